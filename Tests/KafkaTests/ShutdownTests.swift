@@ -1,0 +1,51 @@
+import Kafka
+import Testing
+
+@Suite("Shutdown")
+struct ShutdownTests {
+    @Test("Closing a producer with records in flight delivers or fails each of them, without hanging")
+    func producerCloseInFlight() async throws {
+        try await withCluster(partitions: 2) { cluster in
+            let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers))
+            async let results = producer.send((0..<5000).map { record("t", Int32($0 % 2), "\($0)") })
+            try await Task.sleep(for: .milliseconds(2))
+            await producer.close(flushTimeout: .seconds(5))
+            let outcomes = await results
+            #expect(outcomes.count == 5000, "every send got an answer")
+            await #expect(throws: KafkaError.self) { _ = try await producer.send(record("t", 0, "late")) }
+            await producer.close()
+        }
+    }
+
+    @Test("Cancelling the task reading records and closing the consumer does not hang")
+    func consumerCancellation() async throws {
+        try await withCluster(partitions: 1) { cluster in
+            let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster))
+            try await consumer.assign([KafkaTopicPartition(topic: "t", partition: 0, offset: .end)])
+            let reader = Task {
+                var count = 0
+                for try await _ in consumer.records { count += 1 }
+                return count
+            }
+            try await Task.sleep(for: .milliseconds(100))
+            reader.cancel()
+            _ = await reader.result
+            await consumer.close()
+            await consumer.close()
+            await #expect(throws: KafkaError.self) { try await consumer.assign([]) }
+        }
+    }
+
+    @Test("A consumer with a full buffer still closes")
+    func closeWithFullBuffer() async throws {
+        try await withCluster(partitions: 1) { cluster in
+            let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers))
+            for result in await producer.send((0..<500).map { record("t", 0, "\($0)") }) { _ = try result.get() }
+            let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster), bufferCapacity: 10)
+            try await consumer.assign([KafkaTopicPartition(topic: "t", partition: 0, offset: .beginning)])
+            try await Task.sleep(for: .milliseconds(300))
+            await consumer.close()
+            await producer.close()
+        }
+    }
+}
