@@ -81,6 +81,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(name: "CKafkaBaseline", dependencies: ["CRdKafka"]),
+        .executableTarget(
+            name: "kafka-bench",
+            dependencies: [
+                "Kafka", "CKafkaBaseline",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "KafkaTests",
             dependencies: ["Kafka"],

@@ -1,0 +1,1 @@
+print("kafka-bench: not written yet")
