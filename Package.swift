@@ -42,9 +42,17 @@ let package = Package(
         ),
         .target(name: "ChatDomain", swiftSettings: swiftSettings),
         .target(
-            name: "ChatFanout",
+            name: "ChatHistory",
             dependencies: [
                 "Kafka", "ChatDomain",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ChatFanout",
+            dependencies: [
+                "Kafka", "ChatDomain", "ChatHistory",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -54,10 +62,11 @@ let package = Package(
         .target(
             name: "ChatGateway",
             dependencies: [
-                "Kafka", "ChatDomain", "ChatFanout",
+                "Kafka", "ChatDomain", "ChatHistory", "ChatFanout",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),

@@ -17,6 +17,8 @@ public final class EmbeddedKafkaCluster: Sendable {
     public init(brokers: Int = 3, logger: Logger = Logger(label: "kafka.embedded")) throws {
         var configuration = KafkaConfiguration(bootstrapServers: "")
         configuration.properties["bootstrap.servers"] = nil
+        // The owner handle never connects anywhere; its "no bootstrap.servers" warning is noise.
+        configuration.properties["log_level"] = "3"
         let nativeConfiguration = try configuration.makeNative()
         let callbacks = AdminCallbacks(logSink: KafkaLogSink(logger: logger))
         rd_kafka_conf_set_opaque(nativeConfiguration, Unmanaged.passUnretained(callbacks as AnyObject).toOpaque())

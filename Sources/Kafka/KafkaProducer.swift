@@ -46,6 +46,19 @@ public final class KafkaProducer: Sendable {
         }
     }
 
+    /// Enqueues a record now and returns a handle to await its delivery report later.
+    ///
+    /// Records enqueued one after another land in that order in their partition, so callers that
+    /// must keep an order enqueue in sequence and wait concurrently.
+    /// - Throws: `KafkaError` with code `.queueFull` (retriable) when the bounded local queue is full.
+    public func produce(_ record: KafkaProducerRecord) throws(KafkaError) -> KafkaDelivery {
+        let delivery = KafkaDelivery()
+        guard core.produce(record, waiter: .delivery(delivery)) else {
+            throw KafkaError(code: .queueFull, message: "the producer's local queue is full")
+        }
+        return delivery
+    }
+
     /// Produces records in order and waits for all their delivery reports with one suspension.
     public func send(_ records: [KafkaProducerRecord]) async -> [Result<KafkaPosition, KafkaError>] {
         guard !records.isEmpty else { return [] }
@@ -87,11 +100,13 @@ public final class KafkaProducer: Sendable {
 enum DeliveryWaiter {
     case single(CheckedContinuation<KafkaPosition, any Error>)
     case batch(DeliveryBatch, Int)
+    case delivery(KafkaDelivery)
 
     func resolve(_ result: Result<KafkaPosition, KafkaError>) {
         switch self {
         case .single(let continuation): continuation.resume(with: result.mapError { $0 as any Error })
         case .batch(let batch, let index): batch.complete(index, with: result)
+        case .delivery(let delivery): delivery.complete(with: result)
         }
     }
 }
@@ -129,6 +144,39 @@ final class DeliveryBatch: Sendable {
                 return nil
             }
             if let ready { continuation.resume(returning: ready) }
+        }
+    }
+}
+
+/// The pending delivery report of one record from ``KafkaProducer/produce(_:)``.
+public final class KafkaDelivery: Sendable {
+    private struct State {
+        var result: Result<KafkaPosition, KafkaError>?
+        var continuation: CheckedContinuation<KafkaPosition, any Error>?
+    }
+
+    private let state = Mutex(State())
+
+    init() {}
+
+    func complete(with result: Result<KafkaPosition, KafkaError>) {
+        let continuation = state.withLock { state -> CheckedContinuation<KafkaPosition, any Error>? in
+            state.result = result
+            defer { state.continuation = nil }
+            return state.continuation
+        }
+        continuation?.resume(with: result.mapError { $0 as any Error })
+    }
+
+    /// Waits for the delivery report: where the record landed, or why it was not delivered.
+    public func position() async throws -> KafkaPosition {
+        try await withCheckedThrowingContinuation { continuation in
+            let ready = state.withLock { state -> Result<KafkaPosition, KafkaError>? in
+                if let result = state.result { return result }
+                state.continuation = continuation
+                return nil
+            }
+            if let ready { continuation.resume(with: ready.mapError { $0 as any Error }) }
         }
     }
 }

@@ -59,7 +59,12 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
         }
         if outcome == RD_KAFKA_RESP_ERR_NO_ERROR { return true }
         let error = KafkaError(outcome, "cannot produce to \(record.topic)[\(record.partition)]")
-        if error.code == .queueFull, case .batch = waiter { return false }
+        if error.code == .queueFull {
+            switch waiter {
+            case .batch, .delivery: return false
+            case .single: break
+            }
+        }
         waiter.resolve(.failure(error))
         return true
     }

@@ -1,0 +1,46 @@
+/// A request of client protocol v1.
+public enum ClientRequest: Sendable, Equatable {
+    case join(room: RoomName, since: ChatCursor?)
+    case leave(room: RoomName)
+    case send(room: RoomName, cmid: String, body: String)
+    case edit(room: RoomName, msgId: String, body: String)
+    case delete(room: RoomName, msgId: String)
+    case history(room: RoomName, before: ChatCursor?, limit: Int)
+    case typing(room: RoomName)
+    case read(room: RoomName, cursor: ChatCursor)
+    case presence(room: RoomName)
+    case ping
+
+    /// The room the request is about, if any.
+    public var room: RoomName? {
+        switch self {
+        case .join(let room, _), .leave(let room), .send(let room, _, _), .edit(let room, _, _), .delete(let room, _),
+            .history(let room, _, _), .typing(let room), .read(let room, _), .presence(let room):
+            room
+        case .ping:
+            nil
+        }
+    }
+}
+
+/// A parsed client frame: its request and the `id` to echo.
+public struct ClientFrame: Sendable, Equatable {
+    public var id: RequestID?
+    public var request: ClientRequest
+
+    public init(id: RequestID?, request: ClientRequest) {
+        self.id = id
+        self.request = request
+    }
+}
+
+/// Limits a request is checked against.
+public struct RequestLimits: Sendable {
+    /// Largest `body` in UTF-8 bytes.
+    public var maxBodyBytes: Int = 4096
+    public var maxClientMessageIDLength: Int = 64
+    public var maxHistoryLimit: Int = 200
+    public var defaultHistoryLimit: Int = 50
+
+    public init() {}
+}

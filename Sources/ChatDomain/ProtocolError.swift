@@ -1,0 +1,30 @@
+/// The error codes of client protocol v1.
+public enum ErrorCode: String, Sendable, Hashable {
+    case badRequest = "bad_request"
+    case forbidden
+    case notJoined = "not_joined"
+    case tooLarge = "too_large"
+    case rateLimited = "rate_limited"
+    case unavailable
+    case `internal`
+}
+
+/// An `error` reply: the request it answers (when known), a code and a human readable message.
+public struct ProtocolError: Error, Sendable, Equatable {
+    public var id: RequestID?
+    public var code: ErrorCode
+    public var message: String
+
+    public init(id: RequestID? = nil, _ code: ErrorCode, _ message: String) {
+        self.id = id
+        self.code = code
+        self.message = message
+    }
+}
+
+/// The `id` of a request, echoed as it came: a JSON string or a JSON number.
+public enum RequestID: Sendable, Hashable {
+    case string(String)
+    /// The number's JSON text, so that it is echoed exactly.
+    case number(String)
+}

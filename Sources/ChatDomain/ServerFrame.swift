@@ -1,0 +1,121 @@
+/// The frames the server sends, encoded as protocol v1 JSON text.
+public enum ServerFrame {
+    public static func joined(id: RequestID?, room: RoomName, cursor: ChatCursor, recovered: Bool, unread: Int? = nil) -> String {
+        var writer = JSONWriter()
+        writer.add("op", "joined")
+        writer.add("id", id)
+        writer.add("room", room.value)
+        writer.add("cursor", cursor.description)
+        writer.add("recovered", recovered)
+        writer.add("epoch", cursor.epoch.description)
+        if let unread { writer.add("unread", unread) }
+        return writer.finish()
+    }
+
+    public static func left(id: RequestID?, room: RoomName) -> String {
+        var writer = JSONWriter()
+        writer.add("op", "left")
+        writer.add("id", id)
+        writer.add("room", room.value)
+        return writer.finish()
+    }
+
+    public static func ack(id: RequestID?, room: RoomName, cmid: String?, msgId: String, cursor: ChatCursor, timestamp: Int64) -> String {
+        var writer = JSONWriter()
+        writer.add("op", "ack")
+        writer.add("id", id)
+        writer.add("room", room.value)
+        writer.add("cmid", cmid)
+        writer.add("msgId", msgId)
+        writer.add("cursor", cursor.description)
+        writer.add("ts", timestamp)
+        return writer.finish()
+    }
+
+    /// A `message` event; `message(...)` objects inside `history` replies have the same shape.
+    public static func message(_ message: ChatMessage, cursor: ChatCursor) -> String {
+        var writer = JSONWriter()
+        writer.add("op", "message")
+        writer.add("room", message.room.value)
+        writer.add("msgId", message.msgId)
+        writer.add("cmid", message.cmid)
+        writer.add("from", message.from)
+        writer.add("body", message.body)
+        writer.add("ts", message.timestamp)
+        writer.add("cursor", cursor.description)
+        if message.edited { writer.add("edited", true) }
+        return writer.finish()
+    }
+
+    public static func edited(room: RoomName, msgId: String, body: String, from: String, timestamp: Int64, cursor: ChatCursor) -> String {
+        var writer = JSONWriter()
+        writer.add("op", "edited")
+        writer.add("room", room.value)
+        writer.add("msgId", msgId)
+        writer.add("body", body)
+        writer.add("from", from)
+        writer.add("ts", timestamp)
+        writer.add("cursor", cursor.description)
+        return writer.finish()
+    }
+
+    public static func deleted(room: RoomName, msgId: String, from: String, timestamp: Int64, cursor: ChatCursor) -> String {
+        var writer = JSONWriter()
+        writer.add("op", "deleted")
+        writer.add("room", room.value)
+        writer.add("msgId", msgId)
+        writer.add("from", from)
+        writer.add("ts", timestamp)
+        writer.add("cursor", cursor.description)
+        return writer.finish()
+    }
+
+    /// The frame a subscriber receives for a logged event, or `nil` for an event subscribers do not see.
+    public static func event(_ logged: LoggedRoomEvent, epoch: LogEpoch) -> String? {
+        let cursor = ChatCursor(epoch: epoch, partition: logged.partition, offset: logged.offset)
+        let event = logged.event
+        switch event.kind {
+        case .message(let cmid, let body):
+            let message = ChatMessage(
+                room: event.room, msgId: logged.messageID, cmid: cmid, from: event.from, body: body,
+                timestamp: event.timestamp, offset: logged.offset)
+            return Self.message(message, cursor: cursor)
+        case .edit(let msgId, let body):
+            return edited(room: event.room, msgId: msgId, body: body, from: event.from, timestamp: event.timestamp, cursor: cursor)
+        case .delete(let msgId):
+            return deleted(room: event.room, msgId: msgId, from: event.from, timestamp: event.timestamp, cursor: cursor)
+        }
+    }
+
+    public static func history(id: RequestID?, room: RoomName, messages: [ChatMessage], epoch: LogEpoch, partition: Int32, more: Bool) -> String {
+        var writer = JSONWriter()
+        writer.add("op", "history")
+        writer.add("id", id)
+        writer.add("room", room.value)
+        let items = messages.map { message(historyItem: $0, epoch: epoch, partition: partition) }
+        writer.add("messages", rawJSON: "[" + items.joined(separator: ",") + "]")
+        writer.add("more", more)
+        return writer.finish()
+    }
+
+    /// A history entry (also the body of the HTTP history API).
+    public static func message(historyItem message: ChatMessage, epoch: LogEpoch, partition: Int32) -> String {
+        Self.message(message, cursor: ChatCursor(epoch: epoch, partition: partition, offset: message.offset))
+    }
+
+    public static func pong(id: RequestID?) -> String {
+        var writer = JSONWriter()
+        writer.add("op", "pong")
+        writer.add("id", id)
+        return writer.finish()
+    }
+
+    public static func error(_ error: ProtocolError) -> String {
+        var writer = JSONWriter()
+        writer.add("op", "error")
+        writer.add("id", error.id)
+        writer.add("code", error.code.rawValue)
+        writer.add("message", error.message)
+        return writer.finish()
+    }
+}

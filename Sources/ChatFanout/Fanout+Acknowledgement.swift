@@ -1,0 +1,79 @@
+import ChatDomain
+import Kafka
+
+/// The visible post a send resolves to: its id, cursor and time.
+public struct AcknowledgedPost: Sendable, Equatable {
+    public var msgId: String
+    public var cursor: ChatCursor
+    public var timestamp: Int64
+}
+
+extension Fanout {
+    /// The visible post that a send of (room, user, cmid) would repeat, if this node has read it.
+    public func existingPost(room: RoomName, user: String, cmid: String) -> AcknowledgedPost? {
+        let partition = configuration.partitioner.partition(for: room)
+        guard let state = partitions[partition] else { return nil }
+        let key = DuplicateWindow.Key(room: room.value, user: user, cmid: cmid)
+        guard let original = state.duplicates.original(of: key, appendedAt: state.position) else { return nil }
+        return post(original, partition: partition)
+    }
+
+    /// Waits until the fan-out has read the post produced at `position`, then returns the visible
+    /// post it resolves to under the duplicate rule: itself, or the earlier post it repeats. Every
+    /// node reading the log reaches the same answer.
+    public func acknowledge(room: RoomName, user: String, cmid: String, at position: KafkaPosition, timestamp: Int64, timeout: Duration) async throws
+        -> AcknowledgedPost
+    {
+        let state = try await ensureAssigned(position.partition)
+        if state.position <= position.offset {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                state.waiters.append(
+                    ProcessedWaiter(offset: position.offset, deadline: ContinuousClock.now.advanced(by: timeout), continuation: continuation))
+            }
+        }
+        let key = DuplicateWindow.Key(room: room.value, user: user, cmid: cmid)
+        if let original = state.duplicates.original(of: key), original.offset <= position.offset {
+            return post(original, partition: position.partition)
+        }
+        return post(.init(offset: position.offset, timestamp: timestamp), partition: position.partition)
+    }
+
+    /// Assigns the room's partition if needed (the HTTP publish API has no joined session).
+    public func prepare(room: RoomName) async throws {
+        _ = try await ensureAssigned(configuration.partitioner.partition(for: room))
+    }
+
+    private func post(_ original: DuplicateWindow.Original, partition: Int32) -> AcknowledgedPost {
+        AcknowledgedPost(
+            msgId: String(original.offset),
+            cursor: ChatCursor(epoch: configuration.epoch, partition: partition, offset: original.offset),
+            timestamp: original.timestamp)
+    }
+
+    func resolveWaiters(_ state: PartitionState) {
+        guard !state.waiters.isEmpty else { return }
+        let position = state.position
+        state.waiters.removeAll { waiter in
+            guard waiter.offset < position else { return false }
+            waiter.continuation.resume()
+            return true
+        }
+    }
+
+    func expireWaiters() {
+        let now = ContinuousClock.now
+        for state in partitions.values where !state.waiters.isEmpty {
+            state.waiters.removeAll { waiter in
+                guard waiter.deadline <= now else { return false }
+                waiter.continuation.resume(throwing: FanoutError.unavailable("the fan-out has not read offset \(waiter.offset) yet"))
+                return true
+            }
+        }
+    }
+
+    /// The author of a visible message, if the room's cache holds it.
+    public func cachedMessage(room: RoomName, msgId: String) -> ChatMessage? {
+        let partition = configuration.partitioner.partition(for: room)
+        return partitions[partition]?.rooms[room]?.timeline(room: room).message(id: msgId)
+    }
+}

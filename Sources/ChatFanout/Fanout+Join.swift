@@ -1,0 +1,140 @@
+import ChatDomain
+import ChatHistory
+import Kafka
+
+/// Where a join starts, as the `joined` reply tells the client.
+public struct JoinOutcome: Sendable, Equatable {
+    /// The current end of the room: events after it follow live.
+    public var cursor: ChatCursor
+    /// False when `since` was from another epoch or older than retained history, so some events
+    /// after it cannot be delivered.
+    public var recovered: Bool
+}
+
+extension Fanout {
+    /// Subscribes `subscriber` to `room`. Delivers the `joined` frame first, then every event after
+    /// `since` (from the cache or the log), then live events: each event exactly once, in order.
+    ///
+    /// - Throws: ``FanoutError/unavailable(_:)`` when Kafka cannot be reached; nothing is subscribed.
+    public func join(
+        room: RoomName,
+        subscriber: any RoomSubscriber,
+        since: ChatCursor?,
+        joinedFrame: @Sendable (JoinOutcome) -> String
+    ) async throws -> JoinOutcome {
+        let partition = configuration.partitioner.partition(for: room)
+        let state = try await ensureAssigned(partition)
+        let end = state.end
+        var recovered = true
+        var next = end
+        if let since {
+            if since.epoch == configuration.epoch, since.partition == partition {
+                next = since.offset + 1
+            } else {
+                recovered = false
+            }
+        }
+        if next < state.room(room).coveredFrom {
+            let low: Int64
+            do {
+                low = try await admin.watermarks(topic: configuration.roomsTopic, partition: partition, timeout: .seconds(5)).low
+            } catch {
+                throw FanoutError.unavailable("Kafka is not reachable: \(error)")
+            }
+            if next < low {
+                recovered = false
+                next = low
+            }
+        }
+        let outcome = JoinOutcome(cursor: ChatCursor(epoch: configuration.epoch, partition: partition, offset: end - 1), recovered: recovered)
+        let roomCache = state.room(room)
+        let id = ObjectIdentifier(subscriber)
+        roomCache.subscriptions[id] = nil
+        guard subscriber.deliver(joinedFrame(outcome)) else {
+            dropSubscriber(id)
+            return outcome
+        }
+        if next >= roomCache.coveredFrom {
+            let subscription = Subscription(subscriber: subscriber, nextOffset: next, phase: .live)
+            for event in roomCache.events(from: next) where !subscription.deliver(event) {
+                dropSubscriber(id)
+                return outcome
+            }
+            roomCache.subscriptions[id] = subscription
+        } else {
+            let subscription = Subscription(subscriber: subscriber, nextOffset: next, phase: .catchingUp(backlog: []))
+            roomCache.subscriptions[id] = subscription
+            let cachedTail = Array(roomCache.cached)
+            let target = roomCache.coveredFrom
+            metrics.catchUps.increment()
+            Task { await self.catchUp(subscription, room: room, partition: partition, to: target, then: cachedTail) }
+        }
+        return outcome
+    }
+
+    /// Reads `[subscription.nextOffset, target)` of the room from the log, delivers it, then the
+    /// cached events and the live backlog, and turns the subscription live.
+    private func catchUp(_ subscription: Subscription, room: RoomName, partition: Int32, to target: Int64, then cachedTail: [CachedEvent]) async {
+        let id = ObjectIdentifier(subscription.subscriber)
+        let fromLog: [CachedEvent]
+        do {
+            fromLog = try await readRoomEvents(room: room, partition: partition, from: subscription.nextOffset, to: target)
+        } catch {
+            logger.warning("catch-up from the log failed", metadata: ["room": "\(room)", "error": "\(error)"])
+            _ = subscription.subscriber.deliver(
+                ServerFrame.error(ProtocolError(.unavailable, "could not read the history of \(room) from Kafka; join again")))
+            if partitions[partition]?.rooms[room]?.subscriptions[id] === subscription {
+                partitions[partition]?.rooms[room]?.subscriptions[id] = nil
+            }
+            return
+        }
+        guard let roomCache = partitions[partition]?.rooms[room], roomCache.subscriptions[id] === subscription,
+            case .catchingUp(let backlog) = subscription.phase
+        else { return }
+        for event in [fromLog, cachedTail, backlog].joined() where !subscription.deliver(event) {
+            dropSubscriber(id)
+            return
+        }
+        subscription.phase = .live
+    }
+
+    /// The room's events in `[from, to)` with the frames subscribers get, judged by the same
+    /// duplicate rule as live events (the scan starts `duplicateSpan` earlier to warm the window).
+    func readRoomEvents(room: RoomName, partition: Int32, from: Int64, to: Int64) async throws -> [CachedEvent] {
+        let collector = EventCollector(room: room, partition: partition, from: from, span: configuration.duplicateSpan, epoch: configuration.epoch)
+        let low = max(0, from - configuration.duplicateSpan)
+        try await reader.read(partition: partition, from: low, to: to) { record in collector.add(record) }
+        return collector.events
+    }
+}
+
+/// Gathers one room's events from raw records on the reader's task.
+final class EventCollector: @unchecked Sendable {
+    // Only the reader's single task touches it; the class lets the read closure mutate it.
+    private var duplicates: DuplicateWindow
+    private let room: RoomName
+    private let partition: Int32
+    private let from: Int64
+    private let epoch: LogEpoch
+    private(set) var events: [CachedEvent] = []
+
+    init(room: RoomName, partition: Int32, from: Int64, span: Int64, epoch: LogEpoch) {
+        self.duplicates = DuplicateWindow(span: span)
+        self.room = room
+        self.partition = partition
+        self.from = from
+        self.epoch = epoch
+    }
+
+    func add(_ record: KafkaRecord) {
+        guard let event = RoomEvent(decoding: record.value) else { return }
+        var duplicateOf: DuplicateWindow.Original?
+        if case .message(let cmid, _) = event.kind {
+            duplicateOf = duplicates.admit(
+                .init(room: event.room.value, user: event.from, cmid: cmid), offset: record.offset, timestamp: event.timestamp)
+        }
+        guard event.room == room, record.offset >= from else { return }
+        let logged = LoggedRoomEvent(event: event, partition: partition, offset: record.offset)
+        events.append(CachedEvent(logged: logged, frame: duplicateOf == nil ? ServerFrame.event(logged, epoch: epoch) : nil, duplicateOf: duplicateOf))
+    }
+}

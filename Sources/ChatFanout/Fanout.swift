@@ -1,0 +1,208 @@
+import ChatDomain
+import ChatHistory
+import Kafka
+import Logging
+import Metrics
+import ServiceLifecycle
+
+/// A gateway node's fan-out: reads the partitions of the rooms its sessions joined and pushes
+/// each room's events to the room's subscribers in offset order.
+///
+/// Partitions are assigned incrementally on first use (no group rebalancing). Each partition keeps
+/// a duplicate window and a bounded per-room cache; a join or resume that the cache cannot serve
+/// reads the missing range from the log and then switches to live events without gap or duplicate.
+public actor Fanout: Service {
+    let configuration: FanoutConfiguration
+    let consumer: KafkaConsumer
+    let admin: KafkaAdmin
+    let reader: PartitionRangeReader
+    let logger: Logger
+    let metrics: FanoutMetrics
+    var partitions: [Int32: PartitionState] = [:]
+    private var assignments: [Int32: Task<Void, any Error>] = [:]
+
+    public init(configuration: FanoutConfiguration, admin: KafkaAdmin, metricsFactory: any MetricsFactory, logger: Logger) throws {
+        var consumerConfiguration = configuration.kafka
+        consumerConfiguration["group.id"] = configuration.groupID
+        self.configuration = configuration
+        self.consumer = try KafkaConsumer(configuration: consumerConfiguration, bufferCapacity: 20_000, logger: logger)
+        self.admin = admin
+        self.reader = PartitionRangeReader(configuration: configuration.kafka, topic: configuration.roomsTopic, logger: logger)
+        self.logger = logger
+        self.metrics = FanoutMetrics(factory: metricsFactory)
+    }
+
+    /// Reads and dispatches until graceful shutdown or cancellation, then closes the consumer.
+    public func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.consumeRecords() }
+            group.addTask { await self.runHousekeeping() }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
+        await commitPositions()
+        await consumer.close()
+        for state in partitions.values {
+            for waiter in state.waiters { waiter.continuation.resume(throwing: FanoutError.shuttingDown) }
+            state.waiters.removeAll()
+        }
+    }
+
+    private func consumeRecords() async {
+        do {
+            for try await record in consumer.records {
+                process(record)
+            }
+        } catch is CancellationError {
+        } catch {
+            logger.error("fan-out consumer stopped", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func runHousekeeping() async {
+        var sinceCommit = Duration.zero
+        let tick = Duration.milliseconds(100)
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: tick) } catch { return }
+            expireWaiters()
+            sinceCommit += tick
+            if sinceCommit >= configuration.commitInterval {
+                sinceCommit = .zero
+                await commitPositions()
+                updateLagMetrics()
+            }
+        }
+    }
+
+    func process(_ record: KafkaRecord) {
+        guard let state = partitions[record.partition] else { return }
+        if record.offset < state.position { return }
+        defer {
+            state.position = record.offset + 1
+            resolveWaiters(state)
+        }
+        guard let event = RoomEvent(decoding: record.value) else {
+            logger.debug("skipping a record that is not a room event", metadata: ["offset": "\(record.offset)"])
+            return
+        }
+        let logged = LoggedRoomEvent(event: event, partition: record.partition, offset: record.offset)
+        var duplicateOf: DuplicateWindow.Original?
+        if case .message(let cmid, _) = event.kind {
+            duplicateOf = state.duplicates.admit(
+                .init(room: event.room.value, user: event.from, cmid: cmid), offset: record.offset, timestamp: event.timestamp)
+        }
+        let cached = CachedEvent(
+            logged: logged,
+            frame: duplicateOf == nil ? ServerFrame.event(logged, epoch: configuration.epoch) : nil,
+            duplicateOf: duplicateOf)
+        let room = state.room(event.room)
+        room.append(cached)
+        guard !room.subscriptions.isEmpty else { return }
+        var gone: [ObjectIdentifier] = []
+        for (id, subscription) in room.subscriptions {
+            switch subscription.phase {
+            case .live:
+                if !subscription.deliver(cached) { gone.append(id) }
+            case .catchingUp(var backlog):
+                if backlog.count >= configuration.catchUpBacklogLimit {
+                    gone.append(id)
+                } else {
+                    backlog.append(cached)
+                    subscription.phase = .catchingUp(backlog: backlog)
+                }
+            }
+        }
+        if cached.frame != nil { metrics.messagesOut.increment(by: Int64(room.subscriptions.count - gone.count)) }
+        for id in gone { dropSubscriber(id) }
+    }
+
+    /// Forgets a subscriber that is gone or too slow, in every room.
+    func dropSubscriber(_ id: ObjectIdentifier) {
+        for state in partitions.values {
+            for room in state.rooms.values { room.subscriptions[id] = nil }
+        }
+    }
+
+    /// Stops delivering `room` to `subscriber`.
+    public func leave(room: RoomName, subscriber: any RoomSubscriber) {
+        let partition = configuration.partitioner.partition(for: room)
+        partitions[partition]?.rooms[room]?.subscriptions[ObjectIdentifier(subscriber)] = nil
+    }
+
+    /// Stops delivering anything to `subscriber` (its session ended).
+    public func leaveAll(subscriber: any RoomSubscriber) {
+        dropSubscriber(ObjectIdentifier(subscriber))
+    }
+
+    /// Makes sure the partition is assigned, reading from `duplicateSpan` offsets before its end so
+    /// the duplicate window and caches are warm. Concurrent callers share one assignment.
+    func ensureAssigned(_ partition: Int32) async throws -> PartitionState {
+        if let state = partitions[partition] { return state }
+        if let pending = assignments[partition] {
+            try await pending.value
+        } else {
+            let task = Task { try await self.assign(partition) }
+            assignments[partition] = task
+            do {
+                try await task.value
+                assignments[partition] = nil
+            } catch {
+                assignments[partition] = nil
+                throw error
+            }
+        }
+        guard let state = partitions[partition] else { throw FanoutError.unavailable("partition \(partition) is not assigned") }
+        return state
+    }
+
+    private func assign(_ partition: Int32) async throws {
+        let watermarks: KafkaWatermarks
+        do {
+            watermarks = try await admin.watermarks(topic: configuration.roomsTopic, partition: partition, timeout: .seconds(5))
+        } catch {
+            throw FanoutError.unavailable("Kafka is not reachable: \(error)")
+        }
+        let start = max(watermarks.low, watermarks.high - configuration.duplicateSpan)
+        let state = PartitionState(
+            partition: partition, start: start, end: watermarks.high, duplicateSpan: configuration.duplicateSpan,
+            cachedEventsPerRoom: configuration.cachedEventsPerRoom, cachedRooms: configuration.cachedRoomsPerPartition)
+        try await consumer.incrementalAssign([KafkaTopicPartition(topic: configuration.roomsTopic, partition: partition, offset: .exact(start))])
+        partitions[partition] = state
+        logger.info("fan-out assigned partition", metadata: ["partition": "\(partition)", "start": "\(start)", "end": "\(watermarks.high)"])
+    }
+
+    private func commitPositions() async {
+        let offsets = partitions.values.map {
+            KafkaTopicPartition(topic: configuration.roomsTopic, partition: $0.partition, offset: .exact($0.position))
+        }
+        do {
+            try await consumer.commit(offsets, waitForBroker: false)
+        } catch {
+            logger.debug("fan-out commit failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func updateLagMetrics() {
+        for state in partitions.values {
+            guard let watermarks = consumer.cachedWatermarks(topic: configuration.roomsTopic, partition: state.partition) else { continue }
+            metrics.lag(partition: state.partition).record(max(0, watermarks.high - state.position))
+        }
+    }
+
+    /// Messages the fan-out has yet to process, over all assigned partitions (for readiness).
+    public func totalLag() -> Int64 {
+        partitions.values.reduce(0) { total, state in
+            guard let watermarks = consumer.cachedWatermarks(topic: configuration.roomsTopic, partition: state.partition) else { return total }
+            return total + max(0, watermarks.high - state.position)
+        }
+    }
+
+    public var assignedPartitions: [Int32] { partitions.keys.sorted() }
+}
+
+/// Why the fan-out could not do what was asked.
+public enum FanoutError: Error, Sendable, Equatable {
+    /// Kafka could not be reached or did not answer in time; nothing was changed.
+    case unavailable(String)
+    case shuttingDown
+}

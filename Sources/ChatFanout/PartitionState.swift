@@ -1,0 +1,53 @@
+import ChatDomain
+
+/// What the fan-out knows about one assigned partition of `chat.rooms`.
+final class PartitionState {
+    let partition: Int32
+    /// The next offset to process.
+    var position: Int64
+    /// The log end when the partition was assigned: joins before the fan-out reaches it start there.
+    let endAtAssignment: Int64
+    /// Rooms created after an eviction only cover events from here on.
+    private var evictionFloor: Int64
+    var duplicates: DuplicateWindow
+    var rooms: [RoomName: RoomCache] = [:]
+    var waiters: [ProcessedWaiter] = []
+    private let cachedEventsPerRoom: Int
+    private let cachedRooms: Int
+
+    init(partition: Int32, start: Int64, end: Int64, duplicateSpan: Int64, cachedEventsPerRoom: Int, cachedRooms: Int) {
+        self.partition = partition
+        self.position = start
+        self.endAtAssignment = end
+        self.evictionFloor = start
+        self.duplicates = DuplicateWindow(span: duplicateSpan)
+        self.cachedEventsPerRoom = cachedEventsPerRoom
+        self.cachedRooms = cachedRooms
+    }
+
+    /// The current end of the partition as far as this node has read it.
+    var end: Int64 { max(position, endAtAssignment) }
+
+    func room(_ name: RoomName) -> RoomCache {
+        if let room = rooms[name] { return room }
+        if rooms.count >= cachedRooms { evictIdleRoom() }
+        let room = RoomCache(coveredFrom: evictionFloor, capacity: cachedEventsPerRoom)
+        // A room first seen now has had no event since the floor: its empty cache covers that span.
+        rooms[name] = room
+        return room
+    }
+
+    private func evictIdleRoom() {
+        guard let victim = rooms.filter({ $0.value.subscriptions.isEmpty }).min(by: { $0.value.lastActivity < $1.value.lastActivity })
+        else { return }
+        rooms[victim.key] = nil
+        evictionFloor = position
+    }
+}
+
+/// A task waiting until the fan-out has processed an offset (acknowledging a send).
+struct ProcessedWaiter {
+    var offset: Int64
+    var deadline: ContinuousClock.Instant
+    var continuation: CheckedContinuation<Void, any Error>
+}

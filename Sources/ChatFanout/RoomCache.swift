@@ -1,0 +1,83 @@
+import ChatDomain
+
+/// The recent events of one room held by the fan-out, with the frames subscribers get for them.
+struct CachedEvent: Sendable {
+    var logged: LoggedRoomEvent
+    /// What subscribers receive; `nil` for an event they do not see (a duplicate post).
+    var frame: String?
+    var duplicateOf: DuplicateWindow.Original?
+}
+
+/// A room's cache and its subscribers in one partition.
+final class RoomCache {
+    /// Every event of the room at offsets `>= coveredFrom` (and below the partition position) is in `events`.
+    private(set) var coveredFrom: Int64
+    private(set) var events: [CachedEvent] = []
+    private var head = 0
+    private let capacity: Int
+    var subscriptions: [ObjectIdentifier: Subscription] = [:]
+    var lastActivity: Int64
+
+    init(coveredFrom: Int64, capacity: Int) {
+        self.coveredFrom = coveredFrom
+        self.capacity = capacity
+        self.lastActivity = coveredFrom
+    }
+
+    var cached: ArraySlice<CachedEvent> { events[head...] }
+
+    func append(_ event: CachedEvent) {
+        events.append(event)
+        lastActivity = event.logged.offset
+        if events.count - head > capacity {
+            coveredFrom = events[head].logged.offset + 1
+            head += 1
+            if head > 1024, head * 2 > events.count {
+                events.removeFirst(head)
+                head = 0
+            }
+        }
+    }
+
+    /// Cached events at offsets `>= offset`.
+    func events(from offset: Int64) -> ArraySlice<CachedEvent> {
+        let slice = cached
+        guard let first = slice.firstIndex(where: { $0.logged.offset >= offset }) else { return [] }
+        return slice[first...]
+    }
+
+    /// The history visible from the cache: a timeline folded from the cached events.
+    func timeline(room: RoomName) -> RoomTimeline {
+        var timeline = RoomTimeline(room: room)
+        for event in cached { timeline.apply(event.logged, duplicateOf: event.duplicateOf) }
+        return timeline
+    }
+}
+
+/// One subscriber in one room.
+final class Subscription {
+    enum Phase {
+        case live
+        /// Reading older events from the log; live events wait here in order.
+        case catchingUp(backlog: [CachedEvent])
+    }
+
+    let subscriber: any RoomSubscriber
+    /// The next offset this subscriber may receive: delivery is in strictly increasing offsets.
+    var nextOffset: Int64
+    var phase: Phase
+
+    init(subscriber: any RoomSubscriber, nextOffset: Int64, phase: Phase) {
+        self.subscriber = subscriber
+        self.nextOffset = nextOffset
+        self.phase = phase
+    }
+
+    /// Delivers `event` if it is the subscriber's next; returns false when the subscriber is gone.
+    func deliver(_ event: CachedEvent) -> Bool {
+        guard event.logged.offset >= nextOffset else { return true }
+        nextOffset = event.logged.offset + 1
+        guard let frame = event.frame else { return true }
+        return subscriber.deliver(frame)
+    }
+}

@@ -1,0 +1,218 @@
+import ChatDomain
+import ChatFanout
+import ChatHistory
+import Hummingbird
+import HummingbirdWebSocket
+import Kafka
+import Logging
+import Prometheus
+import ServiceLifecycle
+import Synchronization
+
+/// A running gateway node: Kafka clients, fan-out, WebSocket and HTTP server, session drain.
+///
+/// `chatd` is a thin wrapper around ``ChatNode/build(configuration:logger:)`` and ``run()``;
+/// tests build and run nodes the same way.
+public final class ChatNode: Service, Sendable {
+    public let configuration: ChatNodeConfiguration
+    /// The embedded cluster, when no brokers were configured.
+    public let embeddedCluster: EmbeddedKafkaCluster?
+    public let bootstrapServers: String
+    public let epoch: LogEpoch
+    public let partitioner: RoomPartitioner
+    let producer: KafkaProducer
+    let admin: KafkaAdmin
+    let fanout: Fanout
+    let registry: SessionRegistry
+    let application: Application<RouterResponder<ChatRequestContext>>
+    let logger: Logger
+    private let port = BoundPort()
+
+    public static func build(configuration: ChatNodeConfiguration, logger: Logger = Logger(label: "chatd")) async throws -> ChatNode {
+        if configuration.production {
+            guard configuration.brokers != nil else {
+                throw ChatNodeStartupError(description: "production mode needs --brokers (or CHAT_BROKERS): the embedded cluster is for development")
+            }
+            if case .development = configuration.authentication {
+                throw ChatNodeStartupError(
+                    description: "production mode needs --jwt-secret or --jwt-public-key-file: development tokens are refused in production")
+            }
+        }
+        do {
+            _ = try await TokenAuthority(mode: configuration.authentication)
+        } catch {
+            throw ChatNodeStartupError(description: "\(error)")
+        }
+        var embedded: EmbeddedKafkaCluster?
+        let bootstrapServers: String
+        if let brokers = configuration.brokers {
+            bootstrapServers = brokers
+        } else {
+            let cluster = try EmbeddedKafkaCluster(brokers: configuration.embeddedBrokerCount, logger: logger)
+            try ChatTopicLayout(partitions: configuration.embeddedPartitions).create(on: cluster)
+            embedded = cluster
+            bootstrapServers = cluster.bootstrapServers
+            logger.info("started an embedded Kafka cluster", metadata: ["bootstrap": "\(bootstrapServers)"])
+        }
+        do {
+            return try await ChatNode(configuration: configuration, embedded: embedded, bootstrapServers: bootstrapServers, logger: logger)
+        } catch {
+            await embedded?.shutdown()
+            throw error
+        }
+    }
+
+    private init(configuration: ChatNodeConfiguration, embedded: EmbeddedKafkaCluster?, bootstrapServers: String, logger: Logger) async throws {
+        let kafka = configuration.kafkaConfiguration(bootstrapServers: bootstrapServers)
+        let consumerKafka = configuration.consumerConfiguration(bootstrapServers: bootstrapServers, embedded: embedded != nil)
+        let admin = try KafkaAdmin(configuration: kafka, logger: logger)
+        let roomPartitions: Int32
+        let clusterID: String
+        do {
+            clusterID = try await admin.clusterID()
+            guard let count = try await admin.partitionCount(topic: ChatTopics.rooms) else {
+                throw ChatNodeStartupError(description: "topic \(ChatTopics.rooms) does not exist: run `chatctl topics apply --brokers \(bootstrapServers)`")
+            }
+            roomPartitions = configuration.roomPartitions ?? Int32(count)
+            guard roomPartitions <= count else {
+                throw ChatNodeStartupError(description: "--room-partitions \(roomPartitions) exceeds the \(count) partitions of \(ChatTopics.rooms)")
+            }
+        } catch let error as ChatNodeStartupError {
+            await admin.close()
+            throw error
+        } catch {
+            await admin.close()
+            throw ChatNodeStartupError(description: "cannot reach Kafka at \(bootstrapServers) (\(error)); check --brokers and the network")
+        }
+        let epoch = LogEpoch(clusterID: clusterID, topic: ChatTopics.rooms)
+        let partitioner = RoomPartitioner(partitionCount: roomPartitions)
+        let prometheus = PrometheusCollectorRegistry()
+        let metricsFactory = PrometheusMetricsFactory(registry: prometheus)
+
+        var producerConfiguration = kafka
+        producerConfiguration["delivery.timeout.ms"] = producerConfiguration["delivery.timeout.ms"]
+            ?? String(configuration.gateway.sendTimeout.components.seconds * 1000)
+        let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
+        var fanoutConfiguration = FanoutConfiguration(
+            kafka: consumerKafka, groupID: "chat-fanout-\(configuration.gateway.nodeID)", partitioner: partitioner, epoch: epoch)
+        fanoutConfiguration.duplicateSpan = configuration.duplicateSpan
+        fanoutConfiguration.cachedEventsPerRoom = configuration.cachedEventsPerRoom
+        let fanout = try Fanout(configuration: fanoutConfiguration, admin: admin, metricsFactory: metricsFactory, logger: logger)
+        let reader = PartitionRangeReader(configuration: consumerKafka, topic: ChatTopics.rooms, logger: logger)
+        let metrics = GatewayMetrics(factory: metricsFactory)
+        let registry = SessionRegistry(drainTimeout: configuration.gateway.drainTimeout, logger: logger)
+        let services = GatewayServices(
+            configuration: configuration.gateway,
+            fanout: fanout,
+            ingress: Ingress(
+                producer: producer, fanout: fanout, reader: reader, partitioner: partitioner, epoch: epoch, metrics: metrics,
+                sendTimeout: configuration.gateway.sendTimeout),
+            history: LogHistory(reader: reader, admin: admin, partitioner: partitioner, duplicateSpan: configuration.duplicateSpan),
+            authority: try await TokenAuthority(mode: configuration.authentication),
+            metrics: metrics,
+            registry: registry,
+            parser: ClientFrameParser(limits: configuration.gateway.limits),
+            epoch: epoch,
+            partitioner: partitioner,
+            logger: logger)
+        let health = NodeHealth(admin: admin, fanout: fanout, lagLimit: configuration.gateway.readyLagLimit)
+
+        self.configuration = configuration
+        self.embeddedCluster = embedded
+        self.bootstrapServers = bootstrapServers
+        self.epoch = epoch
+        self.partitioner = partitioner
+        self.producer = producer
+        self.admin = admin
+        self.fanout = fanout
+        self.registry = registry
+        self.logger = logger
+        let port = self.port
+        self.application = Application(
+            router: GatewayRoutes.httpRouter(services: services, health: health, prometheus: prometheus),
+            server: .http1WebSocketUpgrade(
+                webSocketRouter: GatewayRoutes.webSocketRouter(services: services),
+                configuration: .init(
+                    ws: .init(
+                        maxFrameSize: configuration.gateway.maxFrameBytes,
+                        autoPing: .enabled(timePeriod: configuration.gateway.pingInterval),
+                        closeTimeout: .seconds(5)))),
+            configuration: .init(address: .hostname(configuration.gateway.host, port: configuration.gateway.port), serverName: "chatd"),
+            onServerRunning: { channel in
+                port.set(channel.localAddress?.port ?? configuration.gateway.port)
+            },
+            logger: logger)
+    }
+
+    /// The port the server listens on, once it does.
+    public func boundPort() async -> Int {
+        await port.value()
+    }
+
+    /// Runs until graceful shutdown (SIGTERM / SIGINT when run by `chatd`): sessions drain with
+    /// close 1001 first, then the server, the fan-out and the producer stop in that order.
+    public func run() async throws {
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: ProducerService(producer: producer)),
+                    .init(service: fanout),
+                    .init(service: application),
+                    .init(service: registry),
+                ],
+                logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            await shutdownClients()
+            throw error
+        }
+        await shutdownClients()
+    }
+
+    private func shutdownClients() async {
+        await producer.close()
+        await admin.close()
+        await embeddedCluster?.shutdown()
+    }
+}
+
+/// Closes the producer (flushing what is in flight) when the node shuts down.
+struct ProducerService: Service {
+    let producer: KafkaProducer
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await producer.close()
+    }
+}
+
+/// The listening port, known once the server runs.
+final class BoundPort: Sendable {
+    private struct State {
+        var port: Int?
+        var waiters: [CheckedContinuation<Int, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    func set(_ port: Int) {
+        let waiters = state.withLock { state in
+            state.port = port
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume(returning: port) }
+    }
+
+    func value() async -> Int {
+        await withCheckedContinuation { continuation in
+            let known = state.withLock { state -> Int? in
+                if let port = state.port { return port }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let known { continuation.resume(returning: known) }
+        }
+    }
+}

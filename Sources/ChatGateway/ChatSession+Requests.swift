@@ -1,0 +1,98 @@
+import ChatDomain
+import ChatFanout
+
+extension ChatSession {
+    /// Handles one request. Called in the order requests arrive; work that waits for Kafka
+    /// (acknowledgements, history reads) continues in tracked tasks so reading goes on.
+    func handle(_ frame: ClientFrame, joined: inout Set<RoomName>) async {
+        let id = frame.id
+        switch frame.request {
+        case .ping:
+            reply(ServerFrame.pong(id: id))
+
+        case .join(let room, let since):
+            guard identity.mayJoin(room) else { return reply(ProtocolError(id: id, .forbidden, "your token does not allow room \(room)")) }
+            do {
+                _ = try await services.fanout.join(room: room, subscriber: self, since: since) { outcome in
+                    ServerFrame.joined(id: id, room: room, cursor: outcome.cursor, recovered: outcome.recovered)
+                }
+                joined.insert(room)
+            } catch {
+                reply(ProtocolError(id: id, .unavailable, "cannot join \(room) now: Kafka is not reachable; retry later"))
+            }
+
+        case .leave(let room):
+            guard joined.remove(room) != nil else { return reply(ProtocolError(id: id, .notJoined, "you have not joined \(room)")) }
+            await services.fanout.leave(room: room, subscriber: self)
+            reply(ServerFrame.left(id: id, room: room))
+
+        case .send(let room, let cmid, let body):
+            guard joined.contains(room) else { return reply(ProtocolError(id: id, .notJoined, "join \(room) before sending to it")) }
+            services.metrics.messagesIn.increment()
+            await inflight.acquire()
+            let pending: Ingress.PendingPost
+            do {
+                pending = try await services.ingress.enqueuePost(room: room, user: identity.userID, cmid: cmid, body: body)
+            } catch {
+                inflight.release()
+                return reply(withID(error, id))
+            }
+            let user = identity.userID
+            Task {
+                defer { inflight.release() }
+                do throws(ProtocolError) {
+                    let post = try await services.ingress.acknowledge(pending, room: room, user: user, cmid: cmid)
+                    reply(ServerFrame.ack(id: id, room: room, cmid: cmid, msgId: post.msgId, cursor: post.cursor, timestamp: post.timestamp))
+                } catch {
+                    reply(withID(error, id))
+                }
+            }
+
+        case .edit(let room, let msgId, let body):
+            guard joined.contains(room) else { return reply(ProtocolError(id: id, .notJoined, "join \(room) before editing in it")) }
+            change(id: id, room: room, msgId: msgId, kind: .edit(msgId: msgId, body: body))
+
+        case .delete(let room, let msgId):
+            guard joined.contains(room) else { return reply(ProtocolError(id: id, .notJoined, "join \(room) before deleting in it")) }
+            change(id: id, room: room, msgId: msgId, kind: .delete(msgId: msgId))
+
+        case .history(let room, let before, let limit):
+            guard identity.mayJoin(room) else { return reply(ProtocolError(id: id, .forbidden, "your token does not allow room \(room)")) }
+            await inflight.acquire()
+            Task {
+                defer { inflight.release() }
+                do throws(ProtocolError) {
+                    let page = try await services.historyPage(room: room, before: before, limit: limit)
+                    reply(services.historyFrame(id: id, room: room, page: page))
+                } catch {
+                    reply(withID(error, id))
+                }
+            }
+
+        case .typing(let room), .presence(let room), .read(let room, _):
+            guard joined.contains(room) else { return reply(ProtocolError(id: id, .notJoined, "join \(room) first")) }
+            reply(ProtocolError(id: id, .badRequest, "this server does not support presence, typing or read positions yet"))
+        }
+    }
+
+    private func change(id: RequestID?, room: RoomName, msgId: String, kind: RoomEvent.Kind) {
+        let user = identity.userID
+        Task {
+            await inflight.acquire()
+            defer { inflight.release() }
+            do throws(ProtocolError) {
+                let (position, timestamp) = try await services.ingress.change(room: room, user: user, msgId: msgId, kind: kind)
+                let cursor = ChatCursor(epoch: services.epoch, partition: position.partition, offset: position.offset)
+                reply(ServerFrame.ack(id: id, room: room, cmid: nil, msgId: msgId, cursor: cursor, timestamp: timestamp))
+            } catch {
+                reply(withID(error, id))
+            }
+        }
+    }
+
+    private func withID(_ error: ProtocolError, _ id: RequestID?) -> ProtocolError {
+        var error = error
+        error.id = id
+        return error
+    }
+}

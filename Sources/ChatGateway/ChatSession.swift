@@ -1,0 +1,175 @@
+import ChatDomain
+import ChatFanout
+import Foundation
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOWebSocket
+import Synchronization
+
+/// One client WebSocket connection: reads requests in order, and writes replies and room events
+/// through a bounded outbox.
+final class ChatSession: RoomSubscriber, Sendable {
+    let identity: ChatIdentity
+    let services: GatewayServices
+    let outbox: SessionOutbox
+    let inflight: InflightRequests
+    private let channel: any Channel
+    private let control = SessionControl()
+
+    init(identity: ChatIdentity, services: GatewayServices, channel: any Channel) {
+        self.identity = identity
+        self.services = services
+        self.channel = channel
+        self.inflight = InflightRequests(limit: services.configuration.maxInFlightSendsPerSession)
+        let slowClose = SlowSessionCloser(channel: channel, metrics: services.metrics)
+        let control = self.control
+        self.outbox = SessionOutbox(limit: services.configuration.outboundQueueLimit) {
+            slowClose.close()
+            control.state.withLock { $0.reader }?.cancel()
+        }
+    }
+
+    func deliver(_ frame: String) -> Bool {
+        outbox.enqueue(frame)
+    }
+
+    func reply(_ frame: String) {
+        outbox.enqueue(frame)
+    }
+
+    func reply(_ error: ProtocolError) {
+        outbox.enqueue(ServerFrame.error(error))
+    }
+
+    /// Serves the connection until the client leaves, the server drains, or the session is closed.
+    /// Rethrows what ended the inbound stream so the WebSocket layer closes with its code (1009...).
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+        services.metrics.sessionOpened()
+        services.registry.add(self)
+        defer {
+            services.registry.remove(self)
+            services.metrics.sessionClosed()
+        }
+        let reader = Task { try await self.readRequests(inbound) }
+        let drainingAlready = control.state.withLock { control in
+            control.reader = reader
+            return control.draining
+        }
+        if drainingAlready { reader.cancel() }
+
+        let readerResult = await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.writeFrames(outbound) }
+            let result = await reader.result
+            await inflight.waitUntilEmpty(timeout: services.configuration.drainTimeout)
+            outbox.close(control.state.withLock { $0.closeReason } ?? .connectionEnded)
+            await group.waitForAll()
+            return result
+        }
+        await services.fanout.leaveAll(subscriber: self)
+        if case .failure(let error) = readerResult, !(error is CancellationError) {
+            throw error
+        }
+    }
+
+    /// Stops reading requests; in-flight sends finish, then the session closes with 1001.
+    func drain() {
+        let reader = control.state.withLock { control in
+            control.draining = true
+            control.closeReason = .goingAway
+            return control.reader
+        }
+        reader?.cancel()
+    }
+
+    private func writeFrames(_ outbound: WebSocketOutboundWriter) async {
+        do {
+            while true {
+                switch await outbox.next() {
+                case .wait:
+                    continue
+                case .write(let frames):
+                    for frame in frames { try await outbound.write(.text(frame)) }
+                    services.metrics.framesOut.increment(by: Int64(frames.count))
+                case .finish(.goingAway):
+                    try await outbound.close(.goingAway, reason: "server shutting down: reconnect and resume with your cursor")
+                    return
+                case .finish(.rateLimited):
+                    try await outbound.close(.init(codeNumber: 4029), reason: "rate limit exceeded repeatedly")
+                    return
+                case .finish:
+                    return
+                }
+            }
+        } catch {
+            // The connection is gone: stop reading too, nothing more can be delivered.
+            outbox.close(.connectionEnded)
+            control.state.withLock { $0.reader }?.cancel()
+        }
+    }
+
+    private func readRequests(_ inbound: WebSocketInboundStream) async throws {
+        let configuration = services.configuration
+        var rateLimit = TokenBucket(rate: configuration.requestRate, burst: configuration.requestBurst, now: Self.seconds())
+        var strikes = 0
+        var joined = Set<RoomName>()
+        for try await message in inbound.messages(maxSize: configuration.maxFrameBytes) {
+            services.metrics.framesIn.increment()
+            guard case .text(let text) = message else {
+                reply(ProtocolError(.badRequest, "binary frames are not supported: send one JSON object per text frame"))
+                continue
+            }
+            guard rateLimit.take(now: Self.seconds()) else {
+                services.metrics.rateLimited.increment()
+                strikes += 1
+                reply(ProtocolError(.rateLimited, "too many requests: at most \(Int(configuration.requestRate)) per second"))
+                if strikes >= configuration.rateLimitStrikes {
+                    control.state.withLock { $0.closeReason = .rateLimited }
+                    return
+                }
+                continue
+            }
+            strikes = 0
+            switch services.parser.parse(text) {
+            case .failure(let error):
+                reply(error)
+            case .success(let frame):
+                await handle(frame, joined: &joined)
+            }
+        }
+    }
+
+    /// Monotonic seconds for the rate limiter.
+    private static func seconds() -> Double {
+        ProcessInfo.processInfo.systemUptime
+    }
+}
+
+/// Sends close 4008 to a session that cannot keep up, behind the frames already handed to the
+/// connection, then closes the connection if the client does not finish the close handshake.
+struct SlowSessionCloser: Sendable {
+    let channel: any Channel
+    let metrics: GatewayMetrics
+
+    func close() {
+        metrics.sessionsClosedSlow.increment()
+        var buffer = channel.allocator.buffer(capacity: 64)
+        buffer.write(webSocketErrorCode: WebSocketErrorCode(codeNumber: 4008))
+        buffer.writeString("too slow: reconnect and resume with your cursor")
+        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: buffer)
+        let channel = self.channel
+        channel.writeAndFlush(frame, promise: nil)
+        channel.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
+    }
+}
+
+/// What the reader, the writer and shutdown share about a session's end.
+final class SessionControl: Sendable {
+    struct State {
+        var reader: Task<Void, any Error>?
+        var draining = false
+        var closeReason: SessionCloseReason?
+    }
+
+    let state = Mutex(State())
+}

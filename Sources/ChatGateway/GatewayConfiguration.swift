@@ -1,0 +1,33 @@
+import ChatDomain
+
+/// Settings of a gateway node's WebSocket and HTTP side.
+public struct GatewayConfiguration: Sendable {
+    public var host: String = "0.0.0.0"
+    public var port: Int = 8080
+    public var nodeID: String
+    /// `Origin` values allowed to open a WebSocket; empty allows any.
+    public var allowedOrigins: Set<String> = []
+    /// Largest WebSocket message read; a larger one closes the session with 1009.
+    public var maxFrameBytes: Int = 64 * 1024
+    public var limits = RequestLimits()
+    /// Requests per second per connection, and the burst allowed.
+    public var requestRate: Double = 50
+    public var requestBurst: Double = 100
+    /// Consecutive rate-limited requests after which the session is closed with 4029.
+    public var rateLimitStrikes: Int = 50
+    /// Frames queued for a session before it is closed as too slow (4008).
+    public var outboundQueueLimit: Int = 4096
+    /// Sends of one session waiting for their acknowledgement at once; more wait to be read.
+    public var maxInFlightSendsPerSession: Int = 256
+    /// How long a send may wait for Kafka before it gets `unavailable`.
+    public var sendTimeout: Duration = .seconds(30)
+    public var pingInterval: Duration = .seconds(30)
+    /// How long shutdown waits for in-flight sends before closing sessions.
+    public var drainTimeout: Duration = .seconds(10)
+    /// `/readyz` answers 503 while the fan-out is more than this many messages behind.
+    public var readyLagLimit: Int64 = 10_000
+
+    public init(nodeID: String) {
+        self.nodeID = nodeID
+    }
+}

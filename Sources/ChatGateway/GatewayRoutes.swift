@@ -1,0 +1,181 @@
+import ChatDomain
+import ChatFanout
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdWebSocket
+import Prometheus
+
+/// The HTTP routes and the WebSocket endpoint of a gateway node.
+enum GatewayRoutes {
+    static func httpRouter(services: GatewayServices, health: NodeHealth, prometheus: PrometheusCollectorRegistry) -> Router<ChatRequestContext> {
+        let router = Router(context: ChatRequestContext.self)
+        router.get("/healthz") { _, _ in "ok\n" }
+        router.get("/readyz") { _, _ -> Response in
+            let report = await health.readiness()
+            return jsonResponse(report.ready ? .ok : .serviceUnavailable, report.json)
+        }
+        router.get("/metrics") { _, _ -> Response in
+            var bytes: [UInt8] = []
+            prometheus.emit(into: &bytes)
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
+        // A plain GET of the WebSocket path lands here when the upgrade was refused: say why.
+        router.get("/v1/ws") { request, _ -> Response in
+            if let refusal = originRefusal(request, services.configuration) { return errorResponse(.forbidden, .forbidden, refusal) }
+            do throws(TokenAuthority.Refusal) {
+                _ = try await services.authority.verify(request: request)
+            } catch {
+                return errorResponse(.unauthorized, .forbidden, error.reason)
+            }
+            return errorResponse(.badRequest, .badRequest, "expected a WebSocket upgrade request")
+        }
+        if services.authority.issuesTokens {
+            router.post("/v1/dev/token") { request, context -> Response in
+                await issueDevelopmentToken(request, context: context, authority: services.authority)
+            }
+        }
+        router.post("/v1/rooms/:room/messages") { request, context -> Response in
+            await publish(request, context: context, services: services)
+        }
+        router.get("/v1/rooms/:room/messages") { request, context -> Response in
+            await history(request, context: context, services: services)
+        }
+        return router
+    }
+
+    static func webSocketRouter(services: GatewayServices) -> Router<ChatRequestContext> {
+        let router = Router(context: ChatRequestContext.self)
+        router.ws("/v1/ws") { request, _ in
+            guard originRefusal(request, services.configuration) == nil else { return .dontUpgrade }
+            do {
+                _ = try await services.authority.verify(request: request)
+                return .upgrade([:])
+            } catch {
+                return .dontUpgrade
+            }
+        } onUpgrade: { inbound, outbound, context in
+            let identity = try await services.authority.verify(request: context.request)
+            let session = ChatSession(identity: identity, services: services, channel: context.requestContext.channel)
+            try await session.run(inbound: inbound, outbound: outbound)
+        }
+        return router
+    }
+
+    private static func originRefusal(_ request: Request, _ configuration: GatewayConfiguration) -> String? {
+        guard !configuration.allowedOrigins.isEmpty else { return nil }
+        guard let origin = request.headers[.origin] else { return nil }  // non-browser clients send none
+        return configuration.allowedOrigins.contains(origin) ? nil : "origin \(origin) is not allowed"
+    }
+
+    private static func issueDevelopmentToken(_ request: Request, context: ChatRequestContext, authority: TokenAuthority) async -> Response {
+        struct TokenRequest: Decodable {
+            var user: String
+            var name: String?
+            var rooms: [String]?
+            var admin: Bool?
+        }
+        guard let body = try? await request.body.collect(upTo: 16 * 1024),
+            let parsed = try? JSONDecoder().decode(TokenRequest.self, from: Data(buffer: body))
+        else { return errorResponse(.badRequest, .badRequest, #"send {"user":"<id>"}"#) }
+        guard (1...128).contains(parsed.user.count) else { return errorResponse(.badRequest, .badRequest, "user must be 1 to 128 characters") }
+        do {
+            let token = try await authority.issue(user: parsed.user, name: parsed.name, rooms: parsed.rooms, admin: parsed.admin ?? false)
+            var writer = JSONWriter()
+            writer.add("token", token)
+            return jsonResponse(.ok, writer.finish())
+        } catch {
+            return errorResponse(.internalServerError, .internal, "could not sign a token")
+        }
+    }
+
+    private static func publish(_ request: Request, context: ChatRequestContext, services: GatewayServices) async -> Response {
+        struct PublishRequest: Decodable {
+            var cmid: String
+            var body: String
+            var from: String
+        }
+        let identity: ChatIdentity
+        do throws(TokenAuthority.Refusal) {
+            identity = try await services.authority.verify(request: request)
+        } catch {
+            return errorResponse(.unauthorized, .forbidden, error.reason)
+        }
+        guard identity.isAdmin else { return errorResponse(.forbidden, .forbidden, "publishing needs a token with the claim admin: true") }
+        guard let room = context.parameters.get("room").flatMap(RoomName.init) else {
+            return errorResponse(.badRequest, .badRequest, "invalid room name: use 1 to 128 characters of A-Z a-z 0-9 . _ -")
+        }
+        guard let body = try? await request.body.collect(upTo: services.configuration.maxFrameBytes) else {
+            return errorResponse(.contentTooLarge, .tooLarge, "request body over \(services.configuration.maxFrameBytes) bytes")
+        }
+        guard let parsed = try? JSONDecoder().decode(PublishRequest.self, from: Data(buffer: body)) else {
+            return errorResponse(.badRequest, .badRequest, #"send {"cmid":"...","body":"...","from":"<user id>"}"#)
+        }
+        let limits = services.configuration.limits
+        guard (1...limits.maxClientMessageIDLength).contains(parsed.cmid.count) else {
+            return errorResponse(.badRequest, .badRequest, "cmid must be 1 to \(limits.maxClientMessageIDLength) characters")
+        }
+        guard !parsed.body.isEmpty else { return errorResponse(.badRequest, .badRequest, "body must not be empty") }
+        guard parsed.body.utf8.count <= limits.maxBodyBytes else {
+            return errorResponse(.contentTooLarge, .tooLarge, "body is over \(limits.maxBodyBytes) bytes")
+        }
+        guard !parsed.from.isEmpty else { return errorResponse(.badRequest, .badRequest, "from must not be empty") }
+        do {
+            try await services.fanout.prepare(room: room)
+        } catch {
+            return errorResponse(.serviceUnavailable, .unavailable, "Kafka is not reachable; retry later")
+        }
+        do throws(ProtocolError) {
+            let pending = try await services.ingress.enqueuePost(room: room, user: parsed.from, cmid: parsed.cmid, body: parsed.body)
+            let post = try await services.ingress.acknowledge(pending, room: room, user: parsed.from, cmid: parsed.cmid)
+            var writer = JSONWriter()
+            writer.add("msgId", post.msgId)
+            writer.add("cursor", post.cursor.description)
+            return jsonResponse(.created, writer.finish())
+        } catch {
+            return errorResponse(error.code == .unavailable ? .serviceUnavailable : .badRequest, error.code, error.message)
+        }
+    }
+
+    private static func history(_ request: Request, context: ChatRequestContext, services: GatewayServices) async -> Response {
+        let identity: ChatIdentity
+        do throws(TokenAuthority.Refusal) {
+            identity = try await services.authority.verify(request: request)
+        } catch {
+            return errorResponse(.unauthorized, .forbidden, error.reason)
+        }
+        guard let room = context.parameters.get("room").flatMap(RoomName.init) else {
+            return errorResponse(.badRequest, .badRequest, "invalid room name: use 1 to 128 characters of A-Z a-z 0-9 . _ -")
+        }
+        guard identity.mayJoin(room) else { return errorResponse(.forbidden, .forbidden, "your token does not allow room \(room)") }
+        let query = request.uri.queryParameters
+        var before: ChatCursor?
+        if let text = query.get("before"), !text.isEmpty {
+            guard let cursor = ChatCursor(text) else { return errorResponse(.badRequest, .badRequest, "before is not a valid cursor") }
+            before = cursor
+        }
+        var limit = services.configuration.limits.defaultHistoryLimit
+        if let text = query.get("limit") {
+            guard let value = Int(text), (1...services.configuration.limits.maxHistoryLimit).contains(value) else {
+                return errorResponse(.badRequest, .badRequest, "limit must be 1 to \(services.configuration.limits.maxHistoryLimit)")
+            }
+            limit = value
+        }
+        do throws(ProtocolError) {
+            let page = try await services.historyPage(room: room, before: before, limit: limit)
+            return jsonResponse(.ok, services.historyFrame(id: nil, room: room, page: page))
+        } catch {
+            return errorResponse(error.code == .unavailable ? .serviceUnavailable : .badRequest, error.code, error.message)
+        }
+    }
+
+    static func jsonResponse(_ status: HTTPResponse.Status, _ json: String) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
+    }
+
+    static func errorResponse(_ status: HTTPResponse.Status, _ code: ErrorCode, _ message: String) -> Response {
+        jsonResponse(status, ServerFrame.error(ProtocolError(code, message)))
+    }
+}

@@ -1,0 +1,40 @@
+import ChatDomain
+import ChatFanout
+import ChatHistory
+import Logging
+
+/// What sessions and HTTP routes of a node share.
+struct GatewayServices: Sendable {
+    let configuration: GatewayConfiguration
+    let fanout: Fanout
+    let ingress: Ingress
+    let history: LogHistory
+    let authority: TokenAuthority
+    let metrics: GatewayMetrics
+    let registry: SessionRegistry
+    let parser: ClientFrameParser
+    let epoch: LogEpoch
+    let partitioner: RoomPartitioner
+    let logger: Logger
+
+    /// A history page: from the fan-out cache when it holds enough, else from the log.
+    func historyPage(room: RoomName, before: ChatCursor?, limit: Int) async throws(ProtocolError) -> HistoryPage {
+        var beforeOffset: Int64?
+        if let before {
+            guard before.epoch == epoch, before.partition == partitioner.partition(for: room) else {
+                throw ProtocolError(.badRequest, "the before cursor is not from this room's log (another epoch or room)")
+            }
+            beforeOffset = before.offset
+        }
+        if let cached = await fanout.cachedHistory(room: room, before: beforeOffset, limit: limit) { return cached }
+        do {
+            return try await history.page(room: room, before: beforeOffset, limit: limit)
+        } catch {
+            throw ProtocolError(.unavailable, "could not read the history of \(room) from Kafka; retry later")
+        }
+    }
+
+    func historyFrame(id: RequestID?, room: RoomName, page: HistoryPage) -> String {
+        ServerFrame.history(id: id, room: room, messages: page.messages, epoch: epoch, partition: partitioner.partition(for: room), more: page.more)
+    }
+}

@@ -1,0 +1,122 @@
+import ChatDomain
+import ChatFanout
+import ChatHistory
+import Kafka
+
+/// Turns accepted requests into room events in Kafka and acknowledges them once durable.
+struct Ingress: Sendable {
+    let producer: KafkaProducer
+    let fanout: Fanout
+    let reader: PartitionRangeReader
+    let partitioner: RoomPartitioner
+    let epoch: LogEpoch
+    let metrics: GatewayMetrics
+    let sendTimeout: Duration
+
+    /// A post on its way: enqueued in order, acknowledged later.
+    enum PendingPost: Sendable {
+        /// A retry of a post this node has already read: no new event.
+        case existing(AcknowledgedPost)
+        case produced(KafkaDelivery, started: ContinuousClock.Instant, timestamp: Int64)
+    }
+
+    /// Enqueues a post (call in the order the client sent its requests).
+    func enqueuePost(room: RoomName, user: String, cmid: String, body: String) async throws(ProtocolError) -> PendingPost {
+        if let existing = await fanout.existingPost(room: room, user: user, cmid: cmid) {
+            return .existing(existing)
+        }
+        let timestamp = Self.now()
+        let event = RoomEvent(room: room, from: user, timestamp: timestamp, kind: .message(cmid: cmid, body: body))
+        return .produced(try await enqueue(event), started: .now, timestamp: timestamp)
+    }
+
+    /// Waits until the post is durable and read back, and returns what the `ack` reports.
+    func acknowledge(_ pending: PendingPost, room: RoomName, user: String, cmid: String) async throws(ProtocolError) -> AcknowledgedPost {
+        switch pending {
+        case .existing(let post):
+            return post
+        case .produced(let delivery, let started, let timestamp):
+            let position = try await durablePosition(delivery, started: started)
+            do {
+                return try await fanout.acknowledge(room: room, user: user, cmid: cmid, at: position, timestamp: timestamp, timeout: sendTimeout)
+            } catch {
+                throw ProtocolError(.unavailable, "the message is stored but could not be confirmed in time; retry with the same cmid")
+            }
+        }
+    }
+
+    /// Produces an edit or delete after checking that `user` wrote the message.
+    func change(room: RoomName, user: String, msgId: String, kind: RoomEvent.Kind) async throws(ProtocolError) -> (KafkaPosition, Int64) {
+        guard let author = try await author(of: msgId, in: room) else {
+            throw ProtocolError(.badRequest, "no message \(msgId) in room \(room)")
+        }
+        guard author == user else { throw ProtocolError(.forbidden, "only the author may change message \(msgId)") }
+        let timestamp = Self.now()
+        let delivery = try await enqueue(RoomEvent(room: room, from: user, timestamp: timestamp, kind: kind))
+        return (try await durablePosition(delivery, started: .now), timestamp)
+    }
+
+    private func author(of msgId: String, in room: RoomName) async throws(ProtocolError) -> String? {
+        if let cached = await fanout.cachedMessage(room: room, msgId: msgId) { return cached.from }
+        guard let offset = Int64(msgId), offset >= 0 else { return nil }
+        let partition = partitioner.partition(for: room)
+        let found = FoundAuthor()
+        do {
+            try await reader.read(partition: partition, from: offset, to: offset + 1) { record in
+                guard let event = RoomEvent(decoding: record.value), event.room == room, case .message = event.kind else { return }
+                found.set(event.from)
+            }
+        } catch {
+            throw ProtocolError(.unavailable, "could not read message \(msgId) from Kafka")
+        }
+        return found.value
+    }
+
+    private func enqueue(_ event: RoomEvent) async throws(ProtocolError) -> KafkaDelivery {
+        let record = KafkaProducerRecord(
+            topic: ChatTopics.rooms, partition: partitioner.partition(for: event.room), key: Array(event.room.value.utf8),
+            value: event.encoded(), timestampMilliseconds: event.timestamp)
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: sendTimeout)
+        while true {
+            do {
+                return try producer.produce(record)
+            } catch where error.code == .queueFull && clock.now < deadline {
+                // The producer's queue is bounded: wait for room rather than fail at once.
+                try? await Task.sleep(for: .milliseconds(1))
+            } catch {
+                throw ProtocolError(.unavailable, "Kafka is not accepting messages (\(error.code.name)); retry later")
+            }
+        }
+    }
+
+    private func durablePosition(_ delivery: KafkaDelivery, started: ContinuousClock.Instant) async throws(ProtocolError) -> KafkaPosition {
+        do {
+            let position = try await delivery.position()
+            metrics.produceLatency.recordNanoseconds(Int64((ContinuousClock.now - started).nanoseconds))
+            return position
+        } catch {
+            throw ProtocolError(.unavailable, "Kafka did not acknowledge the message (\(error)); retry with the same cmid")
+        }
+    }
+
+    static func now() -> Int64 {
+        Int64((Date().timeIntervalSince1970 * 1000).rounded())
+    }
+}
+
+import Foundation
+import Synchronization
+
+/// The author found by a one-record read.
+final class FoundAuthor: Sendable {
+    private let author = Mutex<String?>(nil)
+    func set(_ value: String) { author.withLock { $0 = value } }
+    var value: String? { author.withLock { $0 } }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,109 @@
+import ChatDomain
+import Foundation
+import HTTPTypes
+import Hummingbird
+import JWTKit
+
+/// Verifies client JWTs (HS256 with a shared secret, or RS256 with a public key) and, in
+/// development only, issues them.
+public struct TokenAuthority: Sendable {
+    /// How tokens are checked.
+    public enum Mode: Sendable {
+        /// HS256 with a secret from configuration; no tokens are issued.
+        case sharedSecret(String)
+        /// RS256 with a PEM public key; no tokens are issued.
+        case publicKey(String)
+        /// A random secret made at start-up; `POST /v1/dev/token` issues tokens signed with it.
+        case development
+    }
+
+    let keys: JWTKeyCollection
+    /// `POST /v1/dev/token` exists (development mode only).
+    public let issuesTokens: Bool
+    /// Tokens can be signed here (HMAC modes), e.g. by `chatctl token` or tests.
+    public let canSign: Bool
+
+    public init(mode: Mode) async throws {
+        let keys = JWTKeyCollection()
+        switch mode {
+        case .sharedSecret(let secret):
+            // HS256 keys shorter than the hash are weak, and jwt-kit refuses them.
+            guard secret.utf8.count >= 32 else {
+                throw ConfigurationError(description: "the JWT secret must be at least 32 bytes (it is \(secret.utf8.count))")
+            }
+            await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
+            issuesTokens = false
+            canSign = true
+        case .publicKey(let pem):
+            await keys.add(rsa: try Insecure.RSA.PublicKey(pem: pem), digestAlgorithm: .sha256)
+            issuesTokens = false
+            canSign = false
+        case .development:
+            let secret = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+            await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
+            issuesTokens = true
+            canSign = true
+        }
+        self.keys = keys
+    }
+
+    /// Why a token was refused, for the 401 response body.
+    public struct Refusal: Error, Sendable {
+        public var reason: String
+    }
+
+    public func verify(_ token: String) async throws(Refusal) -> ChatIdentity {
+        let claims: ChatClaims
+        do {
+            claims = try await keys.verify(token, as: ChatClaims.self)
+        } catch let error as JWTError {
+            throw Refusal(reason: error.errorType == .claimVerificationFailure ? "token expired" : "invalid token")
+        } catch {
+            throw Refusal(reason: "invalid token")
+        }
+        guard !claims.sub.value.isEmpty else { throw Refusal(reason: "token has an empty sub claim") }
+        return ChatIdentity(
+            userID: claims.sub.value, name: claims.name, roomPatterns: claims.rooms?.map(RoomPattern.init), isAdmin: claims.admin ?? false)
+    }
+
+    /// Finds the token of a request: `Authorization: Bearer <jwt>` or the `token` query parameter.
+    public func verify(request: Request) async throws(Refusal) -> ChatIdentity {
+        guard let token = Self.token(in: request) else { throw Refusal(reason: "missing token: send Authorization: Bearer <jwt> or ?token=<jwt>") }
+        return try await verify(token)
+    }
+
+    static func token(in request: Request) -> String? {
+        if let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") {
+            return String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
+        }
+        return request.uri.queryParameters.get("token")
+    }
+
+    /// Signs a token (HMAC modes only: with a public key the server cannot sign).
+    public func issue(user: String, name: String? = nil, rooms: [String]? = nil, admin: Bool = false, lifetime: TimeInterval = 24 * 3600) async throws
+        -> String
+    {
+        let claims = ChatClaims(
+            sub: SubjectClaim(value: user), exp: ExpirationClaim(value: Date().addingTimeInterval(lifetime)),
+            name: name, rooms: rooms, admin: admin ? true : nil)
+        return try await keys.sign(claims)
+    }
+}
+
+/// A token setting that cannot work; the message says what to change.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// The claims of a chat token.
+struct ChatClaims: JWTPayload {
+    var sub: SubjectClaim
+    var exp: ExpirationClaim
+    var name: String?
+    var rooms: [String]?
+    var admin: Bool?
+
+    func verify(using algorithm: some JWTAlgorithm) async throws {
+        try exp.verifyNotExpired()
+    }
+}

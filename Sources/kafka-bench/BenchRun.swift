@@ -1,0 +1,103 @@
+import Foundation
+import Kafka
+
+/// Runs every measurement in one process, each side against its own embedded cluster, and
+/// alternates which side goes first each round so slow drift on the machine hits both alike.
+struct BenchRun: Sendable {
+    let setup: BenchSetup
+    let measureConsume: Bool
+
+    func run() async throws -> BenchReport {
+        let c = CBaselineRunner(setup: setup)
+        let swift = WrapperRunner(setup: setup)
+        let cCluster = try await startCluster("C")
+        let swiftCluster = try await startCluster("Swift")
+        do {
+            var cProduce: [ThroughputSample] = []
+            var swiftBatch: [ThroughputSample] = []
+            var swiftSingle: [ThroughputSample] = []
+            var cConsume: [ThroughputSample] = []
+            var swiftConsume: [ThroughputSample] = []
+            for round in 1...setup.rounds {
+                let cTarget = try target(cCluster, "produce-\(round)")
+                let swiftTarget = try target(swiftCluster, "produce-\(round)")
+                let singleTarget = try target(swiftCluster, "single-\(round)")
+                let measureC = { cProduce.append(try await report("round \(round) C produce", c.produce(cTarget))) }
+                let measureSwift = {
+                    swiftBatch.append(try await report("round \(round) Swift send([...])", swift.produceBatches(swiftTarget)))
+                    swiftSingle.append(try await report("round \(round) Swift send(_:)", swift.produceSingles(singleTarget)))
+                }
+                if round % 2 == 1 {
+                    try await measureC()
+                    try await measureSwift()
+                } else {
+                    try await measureSwift()
+                    try await measureC()
+                }
+                guard measureConsume else { continue }
+                let cExpected = try await retainedRecords(cTarget)
+                let swiftExpected = try await retainedRecords(swiftTarget)
+                cConsume.append(try await report("round \(round) C consume", c.consume(cTarget, expected: cExpected)))
+                swiftConsume.append(try await report("round \(round) Swift consume", swift.consume(swiftTarget, expected: swiftExpected)))
+            }
+
+            progress("C latency: \(setup.latencyRecordCount) records at \(setup.latencyRatePerSecond)/s")
+            let cLatency = LatencySummary(latencies: try await c.latency(try target(cCluster, "latency")))
+            progress("  p50 \(cLatency.p50Ms) ms, p99 \(cLatency.p99Ms) ms, max \(cLatency.maxMs) ms, lost \(cLatency.lost)")
+            progress("Swift latency: \(setup.latencyRecordCount) records at \(setup.latencyRatePerSecond)/s")
+            let swiftLatency = LatencySummary(latencies: try await swift.latency(try target(swiftCluster, "latency")))
+            progress("  p50 \(swiftLatency.p50Ms) ms, p99 \(swiftLatency.p99Ms) ms, max \(swiftLatency.maxMs) ms, lost \(swiftLatency.lost)")
+
+            let cFigures = BaselineFigures(
+                produce: ThroughputSummary(cProduce),
+                consume: measureConsume ? ThroughputSummary(cConsume) : nil,
+                latency: cLatency)
+            let swiftFigures = WrapperFigures(
+                produceBatch: ThroughputSummary(swiftBatch),
+                produceSingle: ThroughputSummary(swiftSingle),
+                consume: measureConsume ? ThroughputSummary(swiftConsume) : nil,
+                latency: swiftLatency)
+            await cCluster.shutdown()
+            await swiftCluster.shutdown()
+            return BenchReport(setup: setup, c: cFigures, swift: swiftFigures, ratio: Comparison(c: cFigures, swift: swiftFigures))
+        } catch {
+            await cCluster.shutdown()
+            await swiftCluster.shutdown()
+            throw error
+        }
+    }
+
+    private func startCluster(_ side: String) async throws -> EmbeddedKafkaCluster {
+        let brokers = setup.brokers
+        // rd_kafka_mock_cluster_new starts broker threads; keep that off the cooperative pool.
+        let cluster = try await DedicatedThread.run("start-cluster") { Result { try EmbeddedKafkaCluster(brokers: brokers) } }.get()
+        progress("\(side) side: embedded cluster of \(brokers) brokers at \(cluster.bootstrapServers)")
+        return cluster
+    }
+
+    private func target(_ cluster: EmbeddedKafkaCluster, _ topic: String) throws -> BenchTarget {
+        try cluster.createTopic(topic, partitions: setup.partitions, replicationFactor: setup.replicationFactor)
+        return BenchTarget(bootstrapServers: cluster.bootstrapServers, topic: topic, partitions: setup.partitions)
+    }
+
+    /// What a reader from the beginning will get: the embedded cluster drops a partition's oldest
+    /// records past about 5 MiB, so large `--messages` runs read less than they wrote.
+    private func retainedRecords(_ target: BenchTarget) async throws -> Int {
+        let admin = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: target.bootstrapServers))
+        var total: Int64 = 0
+        for partition in 0..<target.partitions {
+            let marks = try await admin.watermarks(topic: target.topic, partition: Int32(partition))
+            total += marks.high - marks.low
+        }
+        await admin.close()
+        return Int(total)
+    }
+
+    private func report(_ what: String, _ sample: ThroughputSample) -> ThroughputSample {
+        let rate = Int(sample.recordsPerSecond.rounded())
+        let seconds = Double(sample.nanoseconds) / 1e9
+        progress("\(what): \(sample.records) records in \(String(format: "%.3f", seconds)) s = \(rate) records/s"
+            + (sample.failed > 0 ? ", \(sample.failed) failed" : ""))
+        return sample
+    }
+}

@@ -1,0 +1,222 @@
+import Foundation
+import HTTPTypes
+import HummingbirdWSClient
+import Logging
+import NIOWebSocket
+import Synchronization
+import Testing
+
+/// A real WebSocket client for end-to-end tests: sends JSON requests, records every text frame.
+final class WSTestClient: Sendable {
+    private let frames = Mutex<[String]>([])
+    private let outgoing: AsyncStream<String>.Continuation
+    private let task: Task<WebSocketCloseFrame?, any Error>
+    private let gate = ReadGate()
+    let user: String
+
+    private init(user: String, outgoing: AsyncStream<String>.Continuation, task: Task<WebSocketCloseFrame?, any Error>) {
+        self.user = user
+        self.outgoing = outgoing
+        self.task = task
+    }
+
+    /// Connects and waits until the upgrade succeeded. Throws when the server refuses it.
+    static func connect(port: Int, user: String, token explicitToken: String? = nil, path: String = "/v1/ws", headers: HTTPFields = [:])
+        async throws -> WSTestClient
+    {
+        let token = if let explicitToken { explicitToken } else { try await GatewayTests.token(user) }
+        let (stream, continuation) = AsyncStream.makeStream(of: String.self)
+        let connected = Connected()
+        let box = ClientBox()
+        var configuration = WebSocketClientConfiguration(maxFrameSize: 1 << 22, additionalHeaders: headers)
+        configuration.autoPing = .disabled
+        let task = Task {
+            defer { connected.fail() }
+            return try await WebSocketClient.connect(
+                url: "ws://127.0.0.1:\(port)\(path)?token=\(token)", configuration: configuration, logger: testLogger("test.ws")
+            ) { inbound, outbound, _ in
+                connected.succeed()
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for await text in stream { try await outbound.write(.text(text)) }
+                        try await outbound.close(.normalClosure, reason: nil)
+                    }
+                    for try await message in inbound.messages(maxSize: 1 << 22) {
+                        await box.client?.gate.waitWhilePaused()
+                        if case .text(let text) = message { box.client?.frames.withLock { $0.append(text) } }
+                    }
+                    group.cancelAll()
+                }
+            }
+        }
+        let client = WSTestClient(user: user, outgoing: continuation, task: task)
+        box.client = client
+        guard await connected.wait() else {
+            _ = await task.result
+            throw WSTestClientError.refused
+        }
+        return client
+    }
+
+    func send(_ object: [String: Any]) {
+        let data = try! JSONSerialization.data(withJSONObject: object)
+        outgoing.yield(String(decoding: data, as: UTF8.self))
+    }
+
+    func send(raw text: String) {
+        outgoing.yield(text)
+    }
+
+    var receivedFrames: [[String: Any]] {
+        frames.withLock { $0 }.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+
+    func received(op: String, room: String? = nil) -> [[String: Any]] {
+        receivedFrames.filter { $0["op"] as? String == op && (room == nil || $0["room"] as? String == room) }
+    }
+
+    /// Waits until a frame matching `predicate` arrived; returns it.
+    @discardableResult
+    func waitFor(
+        _ description: String, timeout: Duration = .seconds(20), sourceLocation: SourceLocation = #_sourceLocation,
+        _ predicate: ([String: Any]) -> Bool
+    ) async throws -> [String: Any] {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            if let match = receivedFrames.first(where: predicate) { return match }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("\(user): timed out waiting for \(description)", sourceLocation: sourceLocation)
+        throw WSTestClientError.timeout(description)
+    }
+
+    /// Waits for the reply to the request with this id.
+    @discardableResult
+    func reply(to id: String, timeout: Duration = .seconds(20), sourceLocation: SourceLocation = #_sourceLocation) async throws -> [String: Any] {
+        try await waitFor("reply to \(id)", timeout: timeout, sourceLocation: sourceLocation) { $0["id"] as? String == id }
+    }
+
+    /// Waits until `count` frames with this op (and room) arrived.
+    @discardableResult
+    func waitForCount(
+        _ count: Int, op: String, room: String? = nil, timeout: Duration = .seconds(30), sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> [[String: Any]] {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            let matching = received(op: op, room: room)
+            if matching.count >= count { return matching }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let got = received(op: op, room: room).count
+        Issue.record("\(user): timed out waiting for \(count) \(op) frames; got \(got)", sourceLocation: sourceLocation)
+        throw WSTestClientError.timeout("\(count) \(op)")
+    }
+
+    func join(_ room: String, since: String? = nil, id: String? = nil) async throws -> [String: Any] {
+        let id = id ?? "join-\(room)-\(UUID().uuidString.prefix(6))"
+        var request: [String: Any] = ["op": "join", "room": room, "id": id]
+        if let since { request["since"] = since }
+        send(request)
+        return try await reply(to: id)
+    }
+
+    /// Stops reading from the socket (the server's writes back up) until ``resumeReading()``.
+    func pauseReading() { gate.set(paused: true) }
+    func resumeReading() { gate.set(paused: false) }
+
+    /// Closes from the client side and waits for the connection to end.
+    func close() async {
+        outgoing.finish()
+        _ = await task.result
+    }
+
+    /// Waits for the server to close the connection; returns its close code.
+    func closeCode(timeout: Duration = .seconds(20)) async -> WebSocketErrorCode? {
+        let result = await withTaskGroup(of: WebSocketErrorCode??.self) { group in
+            group.addTask { (try? await self.task.value)?.map(\.closeCode) }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return .some(nil)
+            }
+            let first = await group.next()!
+            group.cancelAll()
+            return first
+        }
+        return result ?? nil
+    }
+
+    /// True once the connection has ended.
+    var isClosed: Bool {
+        get async {
+            await withTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    _ = await self.task.result
+                    return true
+                }
+                group.addTask {
+                    try? await Task.sleep(for: .milliseconds(50))
+                    return false
+                }
+                let first = await group.next()!
+                group.cancelAll()
+                return first
+            }
+        }
+    }
+
+    /// Ends the connection abruptly (no close handshake).
+    func abort() {
+        task.cancel()
+        outgoing.finish()
+    }
+}
+
+enum WSTestClientError: Error {
+    case refused
+    case timeout(String)
+}
+
+final class ClientBox: @unchecked Sendable {
+    // Set once right after the client object exists, before any frame can be read.
+    var client: WSTestClient?
+}
+
+/// Pauses the client's reading loop.
+final class ReadGate: Sendable {
+    private let paused = Mutex(false)
+
+    func set(paused value: Bool) { paused.withLock { $0 = value } }
+
+    func waitWhilePaused() async {
+        while paused.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(5)) }
+    }
+}
+
+/// Resolves once: whether the WebSocket handler started.
+final class Connected: Sendable {
+    private let state = Mutex<(result: Bool?, waiter: CheckedContinuation<Bool, Never>?)>((nil, nil))
+
+    func succeed() { resolve(true) }
+    func fail() { resolve(false) }
+
+    private func resolve(_ value: Bool) {
+        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+            guard state.result == nil else { return nil }
+            state.result = value
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: value)
+    }
+
+    func wait() async -> Bool {
+        await withCheckedContinuation { continuation in
+            let known = state.withLock { state -> Bool? in
+                if let result = state.result { return result }
+                state.waiter = continuation
+                return nil
+            }
+            if let known { continuation.resume(returning: known) }
+        }
+    }
+}
