@@ -682,6 +682,9 @@ def cmd_k8s(label, versions, *files):
             if compact != (cfg.get("cleanup.policy") == "compact"):
                 err(f"{label}: {tn} cleanup.policy is {cfg.get('cleanup.policy')}")
         for cm_name, cm in cms.items():
+            placement = cm.get("data", {}).get("CHAT_ROOM_PARTITIONS")
+            if placement and "chat.rooms" in topics and int(placement) > int(topics["chat.rooms"].get("partitions", 0)):
+                err(f"{label}: ConfigMap {cm_name} CHAT_ROOM_PARTITIONS={placement} exceeds the partitions of chat.rooms")
             parts = cm.get("data", {}).get("CHAT_PARTITIONS")
             if parts and "chat.rooms" in topics and str(topics["chat.rooms"].get("partitions")) != parts:
                 err(f"{label}: ConfigMap {cm_name} CHAT_PARTITIONS={parts} but KafkaTopic chat.rooms has "
