@@ -105,7 +105,7 @@ public final class ChatNode: Service, Sendable {
             configuration: configuration.gateway,
             fanout: fanout,
             ingress: Ingress(
-                producer: producer, fanout: fanout, reader: reader, partitioner: partitioner, epoch: epoch, metrics: metrics,
+                producer: producer, fanout: fanout, reader: reader, admin: admin, partitioner: partitioner, epoch: epoch, metrics: metrics,
                 sendTimeout: configuration.gateway.sendTimeout),
             history: LogHistory(reader: reader, admin: admin, partitioner: partitioner, duplicateSpan: configuration.duplicateSpan),
             authority: try await TokenAuthority(mode: configuration.authentication),

@@ -8,6 +8,7 @@ struct Ingress: Sendable {
     let producer: KafkaProducer
     let fanout: Fanout
     let reader: PartitionRangeReader
+    let admin: KafkaAdmin
     let partitioner: RoomPartitioner
     let epoch: LogEpoch
     let metrics: GatewayMetrics
@@ -62,6 +63,8 @@ struct Ingress: Sendable {
         let partition = partitioner.partition(for: room)
         let found = FoundAuthor()
         do {
+            let watermarks = try await admin.watermarks(topic: ChatTopics.rooms, partition: partition, timeout: .seconds(5))
+            guard offset >= watermarks.low, offset < watermarks.high else { return nil }
             try await reader.read(partition: partition, from: offset, to: offset + 1) { record in
                 guard let event = RoomEvent(decoding: record.value), event.room == room, case .message = event.kind else { return }
                 found.set(event.from)

@@ -35,8 +35,8 @@ struct BenchRun: Sendable {
                     try await measureC()
                 }
                 guard measureConsume else { continue }
-                let cExpected = try await retainedRecords(cTarget)
-                let swiftExpected = try await retainedRecords(swiftTarget)
+                let cExpected = try await cTarget.retainedRecordCount()
+                let swiftExpected = try await swiftTarget.retainedRecordCount()
                 cConsume.append(try await report("round \(round) C consume", c.consume(cTarget, expected: cExpected)))
                 swiftConsume.append(try await report("round \(round) Swift consume", swift.consume(swiftTarget, expected: swiftExpected)))
             }
@@ -78,19 +78,6 @@ struct BenchRun: Sendable {
     private func target(_ cluster: EmbeddedKafkaCluster, _ topic: String) throws -> BenchTarget {
         try cluster.createTopic(topic, partitions: setup.partitions, replicationFactor: setup.replicationFactor)
         return BenchTarget(bootstrapServers: cluster.bootstrapServers, topic: topic, partitions: setup.partitions)
-    }
-
-    /// What a reader from the beginning will get: the embedded cluster drops a partition's oldest
-    /// records past about 5 MiB, so large `--messages` runs read less than they wrote.
-    private func retainedRecords(_ target: BenchTarget) async throws -> Int {
-        let admin = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: target.bootstrapServers))
-        var total: Int64 = 0
-        for partition in 0..<target.partitions {
-            let marks = try await admin.watermarks(topic: target.topic, partition: Int32(partition))
-            total += marks.high - marks.low
-        }
-        await admin.close()
-        return Int(total)
     }
 
     private func report(_ what: String, _ sample: ThroughputSample) -> ThroughputSample {

@@ -23,10 +23,16 @@ struct BenchSetup: Sendable, Codable {
     /// (librdkafka's own `linger.ms` default of 5 ms would otherwise skew latency against C).
     static let producerProperties = KafkaProducer.defaultProperties
 
-    /// The wrapper's consumer defaults plus a 1 ms fetch wait, without which the embedded
-    /// cluster holds every fetch for 500 ms.
+    /// The wrapper's consumer defaults plus two settings for the embedded cluster:
+    /// - a 1 ms fetch wait, without which the embedded cluster holds every fetch for 500 ms;
+    /// - room for a whole pre-filled topic in librdkafka's local queue. At the default
+    ///   `queued.min.messages` (100,000, counted over all partitions of the consumer queue)
+    ///   librdkafka 2.0.2 stops fetching once a reader falls that far behind and resumes only
+    ///   on its broker thread's next wake-up, about a second later; a read-back measurement of
+    ///   a 200,000-record topic would then time that pause rather than the reader.
     static let consumerProperties = KafkaConsumer.defaultProperties.merging([
         "fetch.wait.max.ms": "1",
+        "queued.min.messages": "10000000",
         "group.id": "kafka-bench",
     ]) { _, new in new }
 
@@ -40,4 +46,19 @@ struct BenchTarget: Sendable {
     var bootstrapServers: String
     var topic: String
     var partitions: Int
+}
+
+extension BenchTarget {
+    /// What a reader from the beginning will get: the embedded cluster drops a partition's oldest
+    /// records past about 5 MiB, so large `--messages` runs read less than they wrote.
+    func retainedRecordCount() async throws -> Int {
+        let admin = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: bootstrapServers))
+        var total: Int64 = 0
+        for partition in 0..<partitions {
+            let marks = try await admin.watermarks(topic: topic, partition: Int32(partition))
+            total += marks.high - marks.low
+        }
+        await admin.close()
+        return Int(total)
+    }
 }

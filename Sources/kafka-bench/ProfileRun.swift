@@ -36,7 +36,7 @@ struct ProfileRun: Sendable {
             case .cConsume, .swiftConsume:
                 // The C producer fills the topic first; only the reader that follows is of interest.
                 _ = try await c.produce(target)
-                let expected = setup.messages + setup.partitions
+                let expected = try await target.retainedRecordCount()
                 show(phase == .cConsume ? try await c.consume(target, expected: expected) : try await swift.consume(target, expected: expected))
             case .cLatency: show(LatencySummary(latencies: try await c.latency(target)))
             case .swiftLatency: show(LatencySummary(latencies: try await swift.latency(target)))

@@ -13,7 +13,7 @@ struct KafkaBench: AsyncParsableCommand {
     var messages = 200_000
 
     @Option(help: "Rounds of the throughput measurements; the median is reported.")
-    var rounds = 3
+    var rounds = 5
 
     @Option(help: "Bytes per record value.")
     var payloadBytes = 100

@@ -8,7 +8,7 @@ import Testing
 
 /// A real WebSocket client for end-to-end tests: sends JSON requests, records every text frame.
 final class WSTestClient: Sendable {
-    private let frames = Mutex<[String]>([])
+    private let frames = Mutex<[ParsedFrame]>([])
     private let outgoing: AsyncStream<String>.Continuation
     private let task: Task<WebSocketCloseFrame?, any Error>
     private let gate = ReadGate()
@@ -43,7 +43,10 @@ final class WSTestClient: Sendable {
                     }
                     for try await message in inbound.messages(maxSize: 1 << 22) {
                         await box.client?.gate.waitWhilePaused()
-                        if case .text(let text) = message { box.client?.frames.withLock { $0.append(text) } }
+                        if case .text(let text) = message {
+                            let frame = ParsedFrame(text)
+                            box.client?.frames.withLock { $0.append(frame) }
+                        }
                     }
                     group.cancelAll()
                 }
@@ -68,11 +71,17 @@ final class WSTestClient: Sendable {
     }
 
     var receivedFrames: [[String: Any]] {
-        frames.withLock { $0 }.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        frames.withLock { $0 }.map(\.object)
     }
 
     func received(op: String, room: String? = nil) -> [[String: Any]] {
-        receivedFrames.filter { $0["op"] as? String == op && (room == nil || $0["room"] as? String == room) }
+        frames.withLock { frames in
+            frames.filter { $0.op == op && (room == nil || $0.room == room) }
+        }.map(\.object)
+    }
+
+    func count(op: String, room: String? = nil) -> Int {
+        frames.withLock { frames in frames.reduce(0) { $0 + ($1.op == op && (room == nil || $1.room == room) ? 1 : 0) } }
     }
 
     /// Waits until a frame matching `predicate` arrived; returns it.
@@ -103,8 +112,7 @@ final class WSTestClient: Sendable {
     ) async throws -> [[String: Any]] {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while ContinuousClock.now < deadline {
-            let matching = received(op: op, room: room)
-            if matching.count >= count { return matching }
+            if self.count(op: op, room: room) >= count { return received(op: op, room: room) }
             try await Task.sleep(for: .milliseconds(10))
         }
         let got = received(op: op, room: room).count
@@ -218,5 +226,19 @@ final class Connected: Sendable {
             }
             if let known { continuation.resume(returning: known) }
         }
+    }
+}
+
+/// A received frame, parsed once on arrival.
+struct ParsedFrame: @unchecked Sendable {
+    // The dictionary is immutable after parsing; it only holds JSON values.
+    let object: [String: Any]
+    let op: String?
+    let room: String?
+
+    init(_ text: String) {
+        object = (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) ?? [:]
+        op = object["op"] as? String
+        room = object["room"] as? String
     }
 }
