@@ -22,7 +22,7 @@ final class ChatSession: RoomSubscriber, Sendable {
         self.services = services
         self.channel = channel
         self.inflight = InflightRequests(limit: services.configuration.maxInFlightSendsPerSession)
-        let slowClose = SlowSessionCloser(channel: channel, metrics: services.metrics)
+        let slowClose = SlowSessionCloser(channel: channel, metrics: services.metrics, grace: services.configuration.slowCloseGrace)
         let control = self.control
         self.outbox = SessionOutbox(limit: services.configuration.outboundQueueLimit) {
             slowClose.close()
@@ -150,6 +150,7 @@ final class ChatSession: RoomSubscriber, Sendable {
 struct SlowSessionCloser: Sendable {
     let channel: any Channel
     let metrics: GatewayMetrics
+    let grace: Duration
 
     func close() {
         metrics.sessionsClosedSlow.increment()
@@ -159,7 +160,7 @@ struct SlowSessionCloser: Sendable {
         let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: buffer)
         let channel = self.channel
         channel.writeAndFlush(frame, promise: nil)
-        channel.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
+        channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(grace.components.seconds) * 1_000_000_000)) { channel.close(promise: nil) }
     }
 }
 

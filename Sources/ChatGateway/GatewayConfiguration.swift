@@ -17,6 +17,8 @@ public struct GatewayConfiguration: Sendable {
     public var rateLimitStrikes: Int = 50
     /// Frames queued for a session before it is closed as too slow (4008).
     public var outboundQueueLimit: Int = 4096
+    /// How long a session closed as too slow has to read its close frame before the connection is cut.
+    public var slowCloseGrace: Duration = .seconds(10)
     /// Sends of one session waiting for their acknowledgement at once; more wait to be read.
     public var maxInFlightSendsPerSession: Int = 256
     /// How long a send may wait for Kafka before it gets `unavailable`.

@@ -8,6 +8,7 @@ struct BenchRun: Sendable {
     let measureConsume: Bool
 
     func run() async throws -> BenchReport {
+        let loadAtStart = MachineLoad.oneMinuteLoadAverage()
         let c = CBaselineRunner(setup: setup)
         let swift = WrapperRunner(setup: setup)
         let cCluster = try await startCluster("C")
@@ -41,12 +42,18 @@ struct BenchRun: Sendable {
                 swiftConsume.append(try await report("round \(round) Swift consume", swift.consume(swiftTarget, expected: swiftExpected)))
             }
 
-            progress("C latency: \(setup.latencyRecordCount) records at \(setup.latencyRatePerSecond)/s")
-            let cLatency = LatencySummary(latencies: try await c.latency(try target(cCluster, "latency")))
-            progress("  p50 \(cLatency.p50Ms) ms, p99 \(cLatency.p99Ms) ms, max \(cLatency.maxMs) ms, lost \(cLatency.lost)")
-            progress("Swift latency: \(setup.latencyRecordCount) records at \(setup.latencyRatePerSecond)/s")
-            let swiftLatency = LatencySummary(latencies: try await swift.latency(try target(swiftCluster, "latency")))
-            progress("  p50 \(swiftLatency.p50Ms) ms, p99 \(swiftLatency.p99Ms) ms, max \(swiftLatency.maxMs) ms, lost \(swiftLatency.lost)")
+            // Both streams run at once so that whatever else the machine is doing hits both alike:
+            // at 1,000 records/s each they leave most of the CPU idle, and the cores are shared symmetrically.
+            progress("latency: \(setup.latencyRecordCount) records at \(setup.latencyRatePerSecond)/s through each side at once")
+            let cLatencyTarget = try target(cCluster, "latency")
+            let swiftLatencyTarget = try target(swiftCluster, "latency")
+            async let cLatencies = c.latency(cLatencyTarget)
+            async let swiftLatencies = swift.latency(swiftLatencyTarget)
+            let cLatency = LatencySummary(latencies: try await cLatencies)
+            let swiftLatency = LatencySummary(latencies: try await swiftLatencies)
+            for (side, latency) in [("C", cLatency), ("Swift", swiftLatency)] {
+                progress("\(side) latency: p50 \(latency.p50Ms) ms, p99 \(latency.p99Ms) ms, max \(latency.maxMs) ms, lost \(latency.lost)")
+            }
 
             let cFigures = BaselineFigures(
                 produce: ThroughputSummary(cProduce),
@@ -59,7 +66,13 @@ struct BenchRun: Sendable {
                 latency: swiftLatency)
             await cCluster.shutdown()
             await swiftCluster.shutdown()
-            return BenchReport(setup: setup, c: cFigures, swift: swiftFigures, ratio: Comparison(c: cFigures, swift: swiftFigures))
+            let machine = MachineLoad(
+                cores: ProcessInfo.processInfo.activeProcessorCount, loadAverageAtStart: loadAtStart,
+                loadAverageAtEnd: MachineLoad.oneMinuteLoadAverage())
+            progress("1-minute load average: \(loadAtStart.map { "\($0)" } ?? "?") at start, \(machine.loadAverageAtEnd.map { "\($0)" } ?? "?") at end")
+            return BenchReport(
+                setup: setup, machine: machine, c: cFigures, swift: swiftFigures,
+                ratio: Comparison(c: cFigures, swift: swiftFigures))
         } catch {
             await cCluster.shutdown()
             await swiftCluster.shutdown()

@@ -3,6 +3,7 @@ import Foundation
 /// The JSON printed on stdout: both sides' figures and how the wrapper compares.
 struct BenchReport: Codable, Sendable {
     var setup: BenchSetup
+    var machine: MachineLoad
     var c: BaselineFigures
     var swift: WrapperFigures
     var ratio: Comparison
@@ -66,5 +67,18 @@ extension BenchReport {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         return try encoder.encode(self) + Data("\n".utf8)
+    }
+}
+
+/// How busy the machine was: other work on the same cores moves every figure, so a report
+/// records the 1-minute load average around the run to judge it by.
+struct MachineLoad: Codable, Sendable {
+    var cores: Int
+    var loadAverageAtStart: Double?
+    var loadAverageAtEnd: Double?
+
+    static func oneMinuteLoadAverage() -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return nil }
+        return text.split(separator: " ").first.flatMap { Double($0) }
     }
 }

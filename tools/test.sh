@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing, builds everything, runs the Swift tests
+# (unit and end-to-end against embedded Kafka clusters) and the repository checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source tools/setup.sh
+
+started=$(date +%s)
+echo "== build" >&2
+swift build --build-tests
+
+echo "== swift test" >&2
+swift_status=0
+swift test --skip-build || swift_status=$?
+
+echo "== deploy checks" >&2
+deploy_status=0
+bash tools/validate-deploy.sh || deploy_status=$?
+
+echo "== done in $(( $(date +%s) - started ))s (swift test: $swift_status, deploy checks: $deploy_status)" >&2
+[ "$swift_status" -eq 0 ] && [ "$deploy_status" -eq 0 ]
