@@ -31,6 +31,8 @@ struct Comparison: Codable, Sendable {
 
     /// Swift batch send / C records per second (medians over the rounds).
     var produceBatchThroughput: Double
+    /// The same ratio round by round (each round runs both sides back to back), to show the spread.
+    var produceBatchThroughputPerRound: [Double]
     /// Swift single-record send / C records per second.
     var produceSingleThroughput: Double
     var consumeThroughput: Double?
@@ -50,6 +52,9 @@ struct Comparison: Codable, Sendable {
         }
         func difference(_ swift: Double, _ c: Double) -> Double { ((swift - c) * 1000).rounded() / 1000 }
         produceBatchThroughput = ratio(swift.produceBatch, c.produce) ?? 0
+        produceBatchThroughputPerRound = zip(swift.produceBatch.recordsPerSecondPerRound, c.produce.recordsPerSecondPerRound).map {
+            $1 > 0 ? ($0 / $1 * 1000).rounded() / 1000 : 0
+        }
         produceSingleThroughput = ratio(swift.produceSingle, c.produce) ?? 0
         consumeThroughput = ratio(swift.consume, c.consume)
         p50LatencyAddedMs = difference(swift.latency.p50Ms, c.latency.p50Ms)
