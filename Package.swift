@@ -82,10 +82,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "ChatLag",
+            dependencies: [
+                "Kafka", "ChatDomain",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "ChatProvisioning", dependencies: ["Kafka", "ChatDomain"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "chatctl",
             dependencies: [
-                "Kafka", "ChatDomain",
+                "Kafka", "ChatDomain", "ChatLag", "ChatProvisioning",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -107,6 +117,11 @@ let package = Package(
         .testTarget(
             name: "ChatDomainTests",
             dependencies: ["ChatDomain"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LagTests",
+            dependencies: ["ChatLag", "ChatProvisioning", "ChatGateway", "Kafka", "ChatDomain"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -5,8 +5,8 @@ import Logging
 ///
 /// Every call that waits for a broker runs on ``KafkaBlockingCalls``'s threads.
 public final class KafkaAdmin: Sendable {
-    private let handle: KafkaHandle
-    private let configuration: KafkaConfiguration
+    let handle: KafkaHandle
+    let configuration: KafkaConfiguration
     private let core: AdminCallbacks
 
     /// Default wait for one broker round trip of an admin call.

@@ -14,6 +14,7 @@ public struct KafkaErrorCode: RawRepresentable, Hashable, Sendable, CustomString
     public static let notEnoughReplicas = KafkaErrorCode(rawValue: 19)
     public static let notEnoughReplicasAfterAppend = KafkaErrorCode(rawValue: 20)
     public static let topicAlreadyExists = KafkaErrorCode(rawValue: 36)
+    public static let unsupportedFeature = KafkaErrorCode(rawValue: -165)
     public static let messageTimedOut = KafkaErrorCode(rawValue: -192)
     public static let transport = KafkaErrorCode(rawValue: -195)
     public static let allBrokersDown = KafkaErrorCode(rawValue: -187)

@@ -19,6 +19,7 @@ struct EmbeddedKafkaCommand: AsyncParsableCommand {
               leader <topic> <partition> <broker> move a partition's leader
               rtt <broker> <milliseconds>         delay every answer of a broker
               errors <api-key> <code>...          fail the next requests of an API (e.g. errors 0 6 7)
+              create <topic> <partitions> [<rf>]  create a topic (the brokers do not implement CreateTopics)
             Each command answers "ok" or "error: ..." on stdout.
             """)
 
@@ -28,12 +29,17 @@ struct EmbeddedKafkaCommand: AsyncParsableCommand {
     @Option(help: "Partitions of each chat topic.")
     var partitions: Int = 8
 
+    @Flag(help: "Start without the chat topics (for example to try chatctl topics apply; create them with `create`).")
+    var noTopics = false
+
     func run() async throws {
         var logger = Logger(label: "chatctl.kafka")
         logger.logLevel = .warning
         let cluster = try EmbeddedKafkaCluster(brokers: brokersCount, logger: logger)
-        for topic in ChatTopics.all {
-            try cluster.createTopic(topic, partitions: partitions, replicationFactor: min(3, brokersCount))
+        if !noTopics {
+            for topic in ChatTopicLayout(partitions: partitions, replicationFactor: min(3, brokersCount)).topics {
+                try cluster.createTopic(topic.name, partitions: topic.partitions, replicationFactor: topic.replicationFactor)
+            }
         }
         writeLine(cluster.bootstrapServers)
         let commands = Thread {
@@ -74,6 +80,11 @@ enum FaultCommand {
                 try cluster.setPartitionLeader(topic: words[1], partition: try int32(words[2]), broker: try int32(words[3]))
             case ("rtt", 3):
                 try cluster.setBrokerRoundTripTime(try int32(words[1]), .milliseconds(try int32(words[2])))
+            case ("create", 3), ("create", 4):
+                guard let partitions = Int(words[2]), partitions > 0 else { return "error: partitions must be a positive number" }
+                let replication = words.count == 4 ? Int(words[3]) : min(3, cluster.brokerCount)
+                guard let replication, replication > 0 else { return "error: replication factor must be a positive number" }
+                try cluster.createTopic(words[1], partitions: partitions, replicationFactor: replication)
             case ("errors", 3...):
                 guard let api = Int16(words[1]) else { return "error: api key must be a number" }
                 let codes = try words.dropFirst(2).map { KafkaErrorCode(rawValue: try int32($0)) }
