@@ -43,6 +43,7 @@ enum GatewayRoutes {
         router.get("/v1/rooms/:room/messages") { request, context -> Response in
             await history(request, context: context, services: services)
         }
+        WebPageRoutes.register(on: router, logger: services.logger)
         return router
     }
 
