@@ -32,15 +32,31 @@ def restartable_server(tmp_path_factory):
     chatd.stop()
 
 
+@pytest.fixture(scope="session")
+def driver_pool():
+    """Idle Chromium sessions, reused by the tests (starting Chromium costs seconds)."""
+    idle = []
+    yield idle
+    for driver in idle:
+        driver.quit()
+
+
 @pytest.fixture
-def browsers(request):
-    """Opens signed-in browser sessions: `page = browsers(server, "alice")`. On a failure,
-    their console output and the servers' log tails are printed."""
+def browsers(request, driver_pool):
+    """Opens signed-in browser sessions: `page = browsers(server, "alice")`. Each starts with
+    empty storage for that server's origin. On a failure, the sessions' console output and the
+    servers' log tails are printed."""
     opened: list[tuple[ChatPage, ChatServer]] = []
 
     def open_page(chat_server: ChatServer, name: str | None = None, width: int = 1100, height: int = 760) -> ChatPage:
-        page = ChatPage(new_driver(width, height), chat_server.url)
+        driver = driver_pool.pop() if driver_pool else new_driver(width, height)
+        page = ChatPage(driver, chat_server.url)
         opened.append((page, chat_server))
+        driver.set_window_size(width, height)
+        # A same-origin page that is not the chat page, to forget a previous test's sign-in.
+        driver.get(f"{chat_server.url}/healthz")
+        driver.execute_script("sessionStorage.clear(); localStorage.clear();")
+        page.console()  # drop messages of earlier tests
         page.open()
         if name:
             page.sign_in(name)
@@ -52,12 +68,16 @@ def browsers(request):
     failed = report is not None and report.failed
     servers = []
     for page, chat_server in opened:
+        if chat_server not in servers:
+            servers.append(chat_server)
         if failed:
             print(f"\n---- browser console ({page.driver.current_url}):")
             print("\n".join(page.console()) or "(empty)")
-        if chat_server not in servers:
-            servers.append(chat_server)
-        page.driver.quit()
+        try:
+            page.driver.get("about:blank")  # closes the page's WebSocket
+            driver_pool.append(page.driver)
+        except Exception:
+            page.driver.quit()  # the session is broken: do not reuse it
     if failed:
         for chat_server in servers:
             print(f"\n---- chatd log tail (port {chat_server.port}):\n{chat_server.log_tail()}")

@@ -9,6 +9,7 @@ import pathlib
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -37,7 +38,7 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def wait_until(condition, timeout: float = 10.0, interval: float = 0.05, message: str = "condition"):
+def wait_until(condition, timeout: float = 20.0, interval: float = 0.05, message: str = "condition"):
     """Polls `condition` until it returns a truthy value, and returns that value."""
     deadline = time.monotonic() + timeout
     last = None
@@ -126,6 +127,79 @@ class ChatServer:
                            token)["cursor"] for body in bodies]
 
 
+class DropProxy:
+    """A TCP proxy in front of chatd that can cut every connection through it and refuse new
+    ones for a while: a lost network, while the server (and its log epoch) stays up."""
+
+    def __init__(self, server: ChatServer):
+        self.server = server
+        self.blocked = False
+        self._pairs: list[tuple[socket.socket, socket.socket]] = []
+        self._lock = threading.Lock()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log_tail(self, lines: int = 40) -> str:
+        return self.server.log_tail(lines)
+
+    def cut(self) -> None:
+        """Refuses new connections and closes the open ones."""
+        with self._lock:
+            self.blocked = True
+            pairs, self._pairs = self._pairs, []
+        for pair in pairs:
+            for end in pair:
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                end.close()
+
+    def restore(self) -> None:
+        self.blocked = False
+
+    def close(self) -> None:
+        self.cut()
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            if self.blocked:
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.server.port))
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._pairs.append((client, upstream))
+            threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, target: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                target.sendall(data)
+        except OSError:
+            pass
+        for end in (source, target):
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
 def new_driver(width: int = 1100, height: int = 760) -> webdriver.Chrome:
     """Headless Chromium from Debian, with the matching chromedriver (never a downloaded one)."""
     options = webdriver.ChromeOptions()
@@ -184,7 +258,7 @@ class ChatPage:
             self.wait_joined(room)
         return self
 
-    def wait_joined(self, room: str, timeout: float = 15.0) -> None:
+    def wait_joined(self, room: str, timeout: float = 30.0) -> None:
         wait_until(lambda: self.js(
             "const b = document.querySelector(`[data-testid=room][data-room='${arguments[0]}']`);"
             "return b !== null && b.dataset.joined === 'true';", room),
@@ -203,7 +277,7 @@ class ChatPage:
     def state(self) -> str:
         return self.find("connection-state").text
 
-    def wait_state(self, state: str, timeout: float = 15.0) -> None:
+    def wait_state(self, state: str, timeout: float = 30.0) -> None:
         wait_until(lambda: self.state() == state, timeout=timeout, message=f"connection state {state!r}")
 
     def messages(self) -> list[list[str]]:
@@ -213,14 +287,14 @@ class ChatPage:
     def texts(self) -> list[str]:
         return [text for text, _, _ in self.messages()]
 
-    def wait_texts(self, expected: list[str], timeout: float = 15.0) -> list[list[str]]:
+    def wait_texts(self, expected: list[str], timeout: float = 30.0) -> list[list[str]]:
         try:
             wait_until(lambda: self.texts() == expected, timeout=timeout, message=f"messages {expected!r}")
         except AssertionError as error:
             raise AssertionError(f"{error}; the page shows {self.texts()!r}, state {self.state()!r}") from None
         return self.messages()
 
-    def wait_count(self, count: int, timeout: float = 15.0) -> list[list[str]]:
+    def wait_count(self, count: int, timeout: float = 30.0) -> list[list[str]]:
         wait_until(lambda: len(self.messages()) >= count, timeout=timeout, message=f"{count} messages")
         return self.messages()
 
