@@ -11,6 +11,12 @@ int64_t ckb_now_ns(void) {
     return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 }
 
+int64_t ckb_process_cpu_ns(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+    return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
 const char *ckb_librdkafka_version(void) {
     return rd_kafka_version_str();
 }

@@ -15,6 +15,7 @@ int ckb_produce_throughput(const ckb_target *target, int64_t count, int32_t payl
     counts = (ckb_delivery_counts){0};
 
     int64_t start = ckb_now_ns();
+    int64_t cpu_start = ckb_process_cpu_ns();
     for (int64_t index = 0; index < count;) {
         rd_kafka_resp_err_t error = rd_kafka_producev(
             producer, RD_KAFKA_V_TOPIC(target->topic), RD_KAFKA_V_PARTITION((int32_t)(index % target->partitions)),
@@ -36,6 +37,7 @@ int ckb_produce_throughput(const ckb_target *target, int64_t count, int32_t payl
         ckb_fail(result, "flush timed out with %d records in flight", rd_kafka_outq_len(producer));
     }
     result->elapsed_ns = ckb_now_ns() - start;
+    result->cpu_ns = ckb_process_cpu_ns() - cpu_start;
     result->delivered = counts.delivered;
     result->failed = count - counts.delivered;
     status = result->error[0] == 0 ? 0 : -1;

@@ -96,7 +96,8 @@ struct BenchRun: Sendable {
     private func report(_ what: String, _ sample: ThroughputSample) -> ThroughputSample {
         let rate = Int(sample.recordsPerSecond.rounded())
         let seconds = Double(sample.nanoseconds) / 1e9
-        progress("\(what): \(sample.records) records in \(String(format: "%.3f", seconds)) s = \(rate) records/s"
+        progress("\(what): \(sample.records) records in \(String(format: "%.3f", seconds)) s = \(rate) records/s, "
+            + String(format: "%.2f", sample.cpuMicrosecondsPerRecord) + " µs CPU/record"
             + (sample.failed > 0 ? ", \(sample.failed) failed" : ""))
         return sample
     }

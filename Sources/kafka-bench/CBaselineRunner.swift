@@ -55,7 +55,8 @@ struct CBaselineRunner: Sendable {
 
     private func sample(_ result: NativeResult, expected: Int) throws -> ThroughputSample {
         if let error = result.error { throw BenchError.baseline("\(expected) records", error) }
-        return ThroughputSample(records: Int(result.delivered), failed: Int(result.failed), nanoseconds: result.elapsed)
+        return ThroughputSample(
+            records: Int(result.delivered), failed: Int(result.failed), nanoseconds: result.elapsed, cpuNanoseconds: result.cpu)
     }
 
     /// Keeps C strings alive for the duration of `body`.
@@ -89,6 +90,7 @@ struct CBaselineRunner: Sendable {
 /// The Sendable part of a `ckb_result`.
 struct NativeResult: Sendable {
     var elapsed: Int64
+    var cpu: Int64
     var delivered: Int64
     var failed: Int64
     var error: String?
@@ -97,6 +99,7 @@ struct NativeResult: Sendable {
         var native = ckb_result()
         let status = body(&native)
         elapsed = native.elapsed_ns
+        cpu = native.cpu_ns
         delivered = native.delivered
         failed = native.failed
         let message = withUnsafeBytes(of: native.error) { bytes in

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Kafka
 
 /// One measurement alone, for running under a profiler (`perf record`, valgrind): the full run
@@ -46,7 +47,8 @@ struct ProfileRun: Sendable {
     }
 
     private func show(_ sample: ThroughputSample) {
-        progress("\(phase.rawValue): \(sample.records) records, \(Int(sample.recordsPerSecond.rounded())) records/s")
+        progress("\(phase.rawValue): \(sample.records) records, \(Int(sample.recordsPerSecond.rounded())) records/s, "
+            + String(format: "%.2f", sample.cpuMicrosecondsPerRecord) + " µs CPU/record")
     }
 
     private func show(_ latency: LatencySummary) {

@@ -36,6 +36,11 @@ struct Comparison: Codable, Sendable {
     /// Swift single-record send / C records per second.
     var produceSingleThroughput: Double
     var consumeThroughput: Double?
+    /// C CPU per record / Swift CPU per record (medians): the throughput ratio to expect on an
+    /// idle machine, where both sides are CPU-bound; little affected by other load.
+    var produceBatchCPUEfficiency: Double
+    var produceSingleCPUEfficiency: Double
+    var consumeCPUEfficiency: Double?
     /// Swift minus C, in milliseconds.
     var p50LatencyAddedMs: Double
     var p99LatencyAddedMs: Double
@@ -57,6 +62,13 @@ struct Comparison: Codable, Sendable {
         }
         produceSingleThroughput = ratio(swift.produceSingle, c.produce) ?? 0
         consumeThroughput = ratio(swift.consume, c.consume)
+        func efficiency(_ swift: ThroughputSummary?, _ c: ThroughputSummary?) -> Double? {
+            guard let swift, let c, swift.cpuMicrosecondsPerRecordMedian > 0 else { return nil }
+            return (c.cpuMicrosecondsPerRecordMedian / swift.cpuMicrosecondsPerRecordMedian * 1000).rounded() / 1000
+        }
+        produceBatchCPUEfficiency = efficiency(swift.produceBatch, c.produce) ?? 0
+        produceSingleCPUEfficiency = efficiency(swift.produceSingle, c.produce) ?? 0
+        consumeCPUEfficiency = efficiency(swift.consume, c.consume)
         p50LatencyAddedMs = difference(swift.latency.p50Ms, c.latency.p50Ms)
         p99LatencyAddedMs = difference(swift.latency.p99Ms, c.latency.p99Ms)
         maxLatencyAddedMs = difference(swift.latency.maxMs, c.latency.maxMs)

@@ -28,6 +28,7 @@ struct WrapperRunner: Sendable {
         let topic = target.topic
 
         let start = monotonicNanoseconds()
+        let cpuStart = processCPUNanoseconds()
         let delivered = await withTaskGroup(of: Int.self) { group in
             var next = 0
             var running = 0
@@ -53,8 +54,9 @@ struct WrapperRunner: Sendable {
             return delivered
         }
         let elapsed = monotonicNanoseconds() - start
+        let cpu = processCPUNanoseconds() - cpuStart
         await producer.close()
-        return ThroughputSample(records: delivered, failed: total - delivered, nanoseconds: elapsed)
+        return ThroughputSample(records: delivered, failed: total - delivered, nanoseconds: elapsed, cpuNanoseconds: cpu)
     }
 
     /// The single-record path: `singleSendTasks` tasks, each awaiting `send` for its share of the records.
@@ -66,6 +68,7 @@ struct WrapperRunner: Sendable {
         let topic = target.topic
 
         let start = monotonicNanoseconds()
+        let cpuStart = processCPUNanoseconds()
         let delivered = await withTaskGroup(of: Int.self) { group in
             for worker in 0..<tasks {
                 group.addTask {
@@ -80,7 +83,8 @@ struct WrapperRunner: Sendable {
             return await group.reduce(0, +)
         }
         let elapsed = monotonicNanoseconds() - start
+        let cpu = processCPUNanoseconds() - cpuStart
         await producer.close()
-        return ThroughputSample(records: delivered, failed: total - delivered, nanoseconds: elapsed)
+        return ThroughputSample(records: delivered, failed: total - delivered, nanoseconds: elapsed, cpuNanoseconds: cpu)
     }
 }

@@ -20,6 +20,8 @@ typedef struct {
 typedef struct {
     /// The timed interval: first produce to last delivery report, or first to last record consumed.
     int64_t elapsed_ns;
+    /// CPU time of the whole process (every thread, embedded brokers included) over the same interval.
+    int64_t cpu_ns;
     /// Records acknowledged (produce) or received (consume, latency).
     int64_t delivered;
     /// Records that failed or never arrived.
@@ -29,6 +31,9 @@ typedef struct {
 
 /// CLOCK_MONOTONIC in nanoseconds; both sides stamp and read latency payloads with it.
 int64_t ckb_now_ns(void);
+
+/// CPU time consumed so far by the whole process (CLOCK_PROCESS_CPUTIME_ID), in nanoseconds.
+int64_t ckb_process_cpu_ns(void);
 
 /// librdkafka's version string, e.g. "2.0.2".
 const char *ckb_librdkafka_version(void);
