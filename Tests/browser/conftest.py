@@ -53,6 +53,9 @@ def browsers(request, driver_pool):
         page = ChatPage(driver, chat_server.url)
         opened.append((page, chat_server))
         driver.set_window_size(width, height)
+        if width < 500:  # below Chromium's smallest window: emulate the phone's viewport
+            driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                   {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True})
         # A same-origin page that is not the chat page, to forget a previous test's sign-in.
         driver.get(f"{chat_server.url}/healthz")
         driver.execute_script("sessionStorage.clear(); localStorage.clear();")
@@ -75,6 +78,7 @@ def browsers(request, driver_pool):
             print("\n".join(page.console()) or "(empty)")
         try:
             page.driver.get("about:blank")  # closes the page's WebSocket
+            page.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
             driver_pool.append(page.driver)
         except Exception:
             page.driver.quit()  # the session is broken: do not reuse it

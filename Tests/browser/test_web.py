@@ -286,6 +286,7 @@ def test_keyboard_only_on_a_phone_sized_screen(server, browsers):
     ActionChains(page.driver).send_keys("hi from a phone", Keys.ENTER).perform()
     ActionChains(page.driver).send_keys(long_word, Keys.ENTER).perform()
     page.wait_texts(["hi from a phone", long_word])
+    assert page.js("return window.innerWidth") == 390
     assert page.js("return document.documentElement.scrollWidth <= window.innerWidth"), "no sideways scrolling"
     bottom = page.js("return document.querySelector('[data-testid=composer]').getBoundingClientRect().bottom")
     assert bottom <= 844, "the composer is on screen"
