@@ -50,6 +50,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "ChatPresence",
+            dependencies: [
+                "Kafka", "ChatDomain",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "ChatFanout",
             dependencies: [
                 "Kafka", "ChatDomain", "ChatHistory",
@@ -62,7 +71,7 @@ let package = Package(
         .target(
             name: "ChatGateway",
             dependencies: [
-                "Kafka", "ChatDomain", "ChatHistory", "ChatFanout",
+                "Kafka", "ChatDomain", "ChatHistory", "ChatFanout", "ChatPresence",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "JWTKit", package: "jwt-kit"),

@@ -34,6 +34,7 @@ public actor Fanout: Service {
 
     /// Reads and dispatches until graceful shutdown or cancellation, then closes the consumer.
     public func run() async throws {
+        if configuration.assignAllPartitions { await assignAll() }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.consumeRecords() }
             group.addTask { await self.runHousekeeping() }
@@ -75,6 +76,7 @@ public actor Fanout: Service {
     }
 
     func process(_ record: KafkaRecord) {
+        if record.topic == configuration.signalsTopic { return processSignal(record) }
         guard let state = partitions[record.partition] else { return }
         if record.offset < state.position { return }
         defer {
@@ -155,6 +157,20 @@ public actor Fanout: Service {
         return state
     }
 
+    /// Assigns every room partition up front, so no join waits for a partition's first fetch and
+    /// readiness means "caught up on every room". Failures are retried lazily by joins.
+    private func assignAll() async {
+        await withTaskGroup(of: Void.self) { group in
+            for partition in 0..<configuration.partitioner.partitionCount {
+                group.addTask { try? await self.prepare(partition: partition) }
+            }
+        }
+    }
+
+    func prepare(partition: Int32) async throws {
+        _ = try await ensureAssigned(partition)
+    }
+
     private func assign(_ partition: Int32) async throws {
         let watermarks: KafkaWatermarks
         do {
@@ -166,7 +182,11 @@ public actor Fanout: Service {
         let state = PartitionState(
             partition: partition, start: start, end: watermarks.high, duplicateSpan: configuration.duplicateSpan,
             cachedEventsPerRoom: configuration.cachedEventsPerRoom, cachedRooms: configuration.cachedRoomsPerPartition)
-        try await consumer.incrementalAssign([KafkaTopicPartition(topic: configuration.roomsTopic, partition: partition, offset: .exact(start))])
+        // Signals are ephemeral: only those sent from now on matter.
+        try await consumer.incrementalAssign([
+            KafkaTopicPartition(topic: configuration.roomsTopic, partition: partition, offset: .exact(start)),
+            KafkaTopicPartition(topic: configuration.signalsTopic, partition: partition, offset: .end),
+        ])
         partitions[partition] = state
         logger.info("fan-out assigned partition", metadata: ["partition": "\(partition)", "start": "\(start)", "end": "\(watermarks.high)"])
     }

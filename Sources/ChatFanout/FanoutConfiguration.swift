@@ -6,6 +6,8 @@ public struct FanoutConfiguration: Sendable {
     /// Consumer settings (bootstrap servers, TLS / SASL, `fetch.wait.max.ms`).
     public var kafka: KafkaConfiguration
     public var roomsTopic: String
+    /// Ephemeral room events (typing, read positions), read live from the same partition numbers.
+    public var signalsTopic: String = "chat.signals"
     /// Consumer group under which the node commits its fan-out position (`chat-fanout-<node-id>`),
     /// so lag is visible to `chatctl lag` and standard Kafka tools. The node never joins the group.
     public var groupID: String
@@ -20,6 +22,10 @@ public struct FanoutConfiguration: Sendable {
     /// Live events held for a subscriber while it catches up from the log.
     public var catchUpBacklogLimit: Int = 50_000
     public var commitInterval: Duration = .seconds(1)
+    /// Read every room partition from start-up instead of on the first join of one of its rooms.
+    /// Costs reading all partitions on every node (see the cost model in docs/gateway.md) and
+    /// saves each first join the wait for a new partition's first fetch (about a second).
+    public var assignAllPartitions = true
 
     public init(kafka: KafkaConfiguration, roomsTopic: String = "chat.rooms", groupID: String, partitioner: RoomPartitioner, epoch: LogEpoch) {
         self.kafka = kafka

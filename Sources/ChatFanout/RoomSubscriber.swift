@@ -4,5 +4,7 @@
 /// the subscriber: an implementation only buffers. Returning `false` means the subscriber is gone
 /// or cannot keep up; the fan-out then forgets it in every room.
 public protocol RoomSubscriber: AnyObject, Sendable {
+    /// The user the subscriber acts for: signals a user sends (typing) are not echoed to them.
+    var userID: String { get }
     func deliver(_ frame: String) -> Bool
 }

@@ -1,6 +1,7 @@
 import ChatDomain
 import ChatFanout
 import ChatHistory
+import ChatPresence
 import Hummingbird
 import HummingbirdWebSocket
 import Kafka
@@ -23,6 +24,8 @@ public final class ChatNode: Service, Sendable {
     let producer: KafkaProducer
     let admin: KafkaAdmin
     let fanout: Fanout
+    let presence: PresenceService
+    let readPositions: ReadPositions
     let registry: SessionRegistry
     let application: Application<RouterResponder<ChatRequestContext>>
     let logger: Logger
@@ -68,8 +71,16 @@ public final class ChatNode: Service, Sendable {
         let admin = try KafkaAdmin(configuration: kafka, logger: logger)
         let roomPartitions: Int32
         let clusterID: String
+        let presencePartitions: Int32
+        let cursorPartitions: Int32
         do {
             clusterID = try await admin.clusterID()
+            let topics = try await admin.topics()
+            for topic in ChatTopics.all where topics[topic] == nil {
+                throw ChatNodeStartupError(description: "topic \(topic) does not exist: run `chatctl topics apply --brokers \(bootstrapServers)`")
+            }
+            presencePartitions = Int32(topics[ChatTopics.presence]!)
+            cursorPartitions = Int32(topics[ChatTopics.cursors]!)
             guard let count = try await admin.partitionCount(topic: ChatTopics.rooms) else {
                 throw ChatNodeStartupError(description: "topic \(ChatTopics.rooms) does not exist: run `chatctl topics apply --brokers \(bootstrapServers)`")
             }
@@ -101,9 +112,17 @@ public final class ChatNode: Service, Sendable {
         let reader = PartitionRangeReader(configuration: consumerKafka, topic: ChatTopics.rooms, logger: logger)
         let metrics = GatewayMetrics(factory: metricsFactory)
         let registry = SessionRegistry(drainTimeout: configuration.gateway.drainTimeout, logger: logger)
+        var presenceConfiguration = PresenceConfiguration(nodeID: configuration.gateway.nodeID, kafka: consumerKafka)
+        presenceConfiguration.heartbeatInterval = configuration.presenceHeartbeatInterval
+        presenceConfiguration.staleAfter = configuration.presenceStaleAfter
+        let presence = PresenceService(
+            configuration: presenceConfiguration, partitionCount: presencePartitions, producer: producer, admin: admin, logger: logger)
+        let readPositions = ReadPositions(kafka: consumerKafka, partitionCount: cursorPartitions, producer: producer, logger: logger)
         let services = GatewayServices(
             configuration: configuration.gateway,
             fanout: fanout,
+            presence: presence,
+            readPositions: readPositions,
             ingress: Ingress(
                 producer: producer, fanout: fanout, reader: reader, admin: admin, partitioner: partitioner, epoch: epoch, metrics: metrics,
                 sendTimeout: configuration.gateway.sendTimeout),
@@ -125,6 +144,8 @@ public final class ChatNode: Service, Sendable {
         self.producer = producer
         self.admin = admin
         self.fanout = fanout
+        self.presence = presence
+        self.readPositions = readPositions
         self.registry = registry
         self.logger = logger
         let port = self.port
@@ -157,6 +178,8 @@ public final class ChatNode: Service, Sendable {
                 services: [
                     .init(service: ProducerService(producer: producer)),
                     .init(service: fanout),
+                    .init(service: presence),
+                    .init(service: readPositions),
                     .init(service: application),
                     .init(service: registry),
                 ],

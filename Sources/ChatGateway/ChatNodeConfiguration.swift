@@ -22,6 +22,10 @@ public struct ChatNodeConfiguration: Sendable {
     /// Refuse to start without brokers and without a JWT secret or key.
     public var production = false
     public var duplicateSpan: Int64 = 10_000
+    /// How often the node heartbeats on `chat.presence`.
+    public var presenceHeartbeatInterval: Duration = .seconds(5)
+    /// A node silent this long has its users marked offline everywhere.
+    public var presenceStaleAfter: Duration = .seconds(30)
 
     public init(gateway: GatewayConfiguration) {
         self.gateway = gateway

@@ -1,10 +1,11 @@
 import ChatDomain
 import ChatFanout
+import Foundation
 
 extension ChatSession {
     /// Handles one request. Called in the order requests arrive; work that waits for Kafka
     /// (acknowledgements, history reads) continues in tracked tasks so reading goes on.
-    func handle(_ frame: ClientFrame, joined: inout Set<RoomName>) async {
+    func handle(_ frame: ClientFrame, joined: inout Set<RoomName>, lastTyping: inout [RoomName: Double]) async {
         let id = frame.id
         switch frame.request {
         case .ping:
@@ -13,10 +14,12 @@ extension ChatSession {
         case .join(let room, let since):
             guard identity.mayJoin(room) else { return reply(ProtocolError(id: id, .forbidden, "your token does not allow room \(room)")) }
             do {
+                let unread = try await unreadCount(room)
                 _ = try await services.fanout.join(room: room, subscriber: self, since: since) { outcome in
-                    ServerFrame.joined(id: id, room: room, cursor: outcome.cursor, recovered: outcome.recovered)
+                    ServerFrame.joined(id: id, room: room, cursor: outcome.cursor, recovered: outcome.recovered, unread: unread)
                 }
                 joined.insert(room)
+                await services.presence.joined(user: identity.userID, room: room, listener: self)
             } catch {
                 reply(ProtocolError(id: id, .unavailable, "cannot join \(room) now: Kafka is not reachable; retry later"))
             }
@@ -24,6 +27,7 @@ extension ChatSession {
         case .leave(let room):
             guard joined.remove(room) != nil else { return reply(ProtocolError(id: id, .notJoined, "you have not joined \(room)")) }
             await services.fanout.leave(room: room, subscriber: self)
+            await services.presence.left(user: identity.userID, room: room, listener: self)
             reply(ServerFrame.left(id: id, room: room))
 
         case .send(let room, let cmid, let body):
@@ -69,9 +73,42 @@ extension ChatSession {
                 }
             }
 
-        case .typing(let room), .presence(let room), .read(let room, _):
-            guard joined.contains(room) else { return reply(ProtocolError(id: id, .notJoined, "join \(room) first")) }
-            reply(ProtocolError(id: id, .badRequest, "this server does not support presence, typing or read positions yet"))
+        case .presence(let room):
+            guard joined.contains(room) else { return reply(ProtocolError(id: id, .notJoined, "join \(room) before asking who is in it")) }
+            let online = await services.presence.online(in: room)
+            var writer = JSONWriter()
+            writer.add("op", "presence")
+            writer.add("id", id)
+            writer.add("room", room.value)
+            writer.add("online", strings: online)
+            reply(writer.finish())
+
+        case .typing(let room):
+            guard joined.contains(room) else { return reply(ProtocolError(id: id, .notJoined, "join \(room) before typing in it")) }
+            let now = ProcessInfo.processInfo.systemUptime
+            let interval = Double(services.configuration.typingInterval.components.seconds)
+                + Double(services.configuration.typingInterval.components.attoseconds) / 1e18
+            if let last = lastTyping[room], now - last < interval { return }
+            lastTyping[room] = now
+            do throws(ProtocolError) {
+                try services.ingress.signal(RoomSignal(room: room, user: identity.userID, timestamp: Ingress.now(), kind: .typing))
+            } catch {
+                reply(withID(error, id))
+            }
+
+        case .read(let room, let cursor):
+            guard joined.contains(room) else { return reply(ProtocolError(id: id, .notJoined, "join \(room) before marking it read")) }
+            guard cursor.epoch == services.epoch, cursor.partition == services.partitioner.partition(for: room) else {
+                return reply(ProtocolError(id: id, .badRequest, "the cursor is not from this room's log (another epoch or room)"))
+            }
+            do {
+                try await services.readPositions.store(cursor, user: identity.userID, room: room)
+                if services.configuration.broadcastReadPositions {
+                    try services.ingress.signal(RoomSignal(room: room, user: identity.userID, timestamp: Ingress.now(), kind: .read(cursor: cursor)))
+                }
+            } catch {
+                reply(ProtocolError(id: id, .unavailable, "the read position could not be stored; retry later"))
+            }
         }
     }
 
@@ -88,6 +125,14 @@ extension ChatSession {
                 reply(withID(error, id))
             }
         }
+    }
+
+    /// Messages after the user's stored read position in `room`, or `nil` without one.
+    private func unreadCount(_ room: RoomName) async throws -> Int? {
+        guard let read = await services.readPositions.position(user: identity.userID, room: room),
+            read.epoch == services.epoch, read.partition == services.partitioner.partition(for: room)
+        else { return nil }
+        return try await services.fanout.unreadCount(room: room, after: read.offset, cap: services.configuration.unreadCap)
     }
 
     private func withID(_ error: ProtocolError, _ id: RequestID?) -> ProtocolError {

@@ -1,5 +1,6 @@
 import ChatDomain
 import ChatFanout
+import ChatPresence
 import Foundation
 import HummingbirdWebSocket
 import Logging
@@ -9,7 +10,7 @@ import Synchronization
 
 /// One client WebSocket connection: reads requests in order, and writes replies and room events
 /// through a bounded outbox.
-final class ChatSession: RoomSubscriber, Sendable {
+final class ChatSession: RoomSubscriber, PresenceListener, Sendable {
     let identity: ChatIdentity
     let services: GatewayServices
     let outbox: SessionOutbox
@@ -30,6 +31,8 @@ final class ChatSession: RoomSubscriber, Sendable {
         }
     }
 
+    var userID: String { identity.userID }
+
     func deliver(_ frame: String) -> Bool {
         outbox.enqueue(frame)
     }
@@ -47,6 +50,7 @@ final class ChatSession: RoomSubscriber, Sendable {
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
         services.metrics.sessionOpened()
         services.registry.add(self)
+        await services.presence.sessionOpened(user: identity.userID)
         defer {
             services.registry.remove(self)
             services.metrics.sessionClosed()
@@ -67,6 +71,7 @@ final class ChatSession: RoomSubscriber, Sendable {
             return result
         }
         await services.fanout.leaveAll(subscriber: self)
+        await services.presence.sessionClosed(user: identity.userID, listener: self)
         if case .failure(let error) = readerResult, !(error is CancellationError) {
             throw error
         }
@@ -113,6 +118,7 @@ final class ChatSession: RoomSubscriber, Sendable {
         var rateLimit = TokenBucket(rate: configuration.requestRate, burst: configuration.requestBurst, now: Self.seconds())
         var strikes = 0
         var joined = Set<RoomName>()
+        var lastTyping: [RoomName: Double] = [:]
         for try await message in inbound.messages(maxSize: configuration.maxFrameBytes) {
             services.metrics.framesIn.increment()
             guard case .text(let text) = message else {
@@ -134,7 +140,7 @@ final class ChatSession: RoomSubscriber, Sendable {
             case .failure(let error):
                 reply(error)
             case .success(let frame):
-                await handle(frame, joined: &joined)
+                await handle(frame, joined: &joined, lastTyping: &lastTyping)
             }
         }
     }

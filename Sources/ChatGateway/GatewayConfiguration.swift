@@ -23,7 +23,14 @@ public struct GatewayConfiguration: Sendable {
     public var maxInFlightSendsPerSession: Int = 256
     /// How long a send may wait for Kafka before it gets `unavailable`.
     public var sendTimeout: Duration = .seconds(30)
+    /// WebSocket ping period; a client that has not answered by the next ping is dropped.
     public var pingInterval: Duration = .seconds(30)
+    /// At most one `typing` signal per session and room in this interval; extra ones are dropped.
+    public var typingInterval: Duration = .seconds(1)
+    /// Whether room members receive each other's `read` events.
+    public var broadcastReadPositions = true
+    /// `unread` in `joined` counts at most this many messages (a value of the cap means "at least").
+    public var unreadCap = 1000
     /// How long shutdown waits for in-flight sends before closing sessions.
     public var drainTimeout: Duration = .seconds(10)
     /// `/readyz` answers 503 while the fan-out is more than this many messages behind.

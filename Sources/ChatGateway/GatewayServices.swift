@@ -1,12 +1,15 @@
 import ChatDomain
 import ChatFanout
 import ChatHistory
+import ChatPresence
 import Logging
 
 /// What sessions and HTTP routes of a node share.
 struct GatewayServices: Sendable {
     let configuration: GatewayConfiguration
     let fanout: Fanout
+    let presence: PresenceService
+    let readPositions: ReadPositions
     let ingress: Ingress
     let history: LogHistory
     let authority: TokenAuthority

@@ -103,6 +103,18 @@ struct Ingress: Sendable {
         }
     }
 
+    /// Sends a typing or read signal to the room's members (best effort: signals are ephemeral).
+    func signal(_ signal: RoomSignal) throws(ProtocolError) {
+        let record = KafkaProducerRecord(
+            topic: ChatTopics.signals, partition: partitioner.partition(for: signal.room), key: Array(signal.room.value.utf8),
+            value: signal.encoded(), timestampMilliseconds: signal.timestamp)
+        do {
+            _ = try producer.produce(record)
+        } catch {
+            throw ProtocolError(.unavailable, "Kafka is not accepting signals now; retry later")
+        }
+    }
+
     static func now() -> Int64 {
         Int64((Date().timeIntervalSince1970 * 1000).rounded())
     }

@@ -45,6 +45,15 @@ struct Chatd: AsyncParsableCommand {
     @Option(help: "Partitions per topic of the embedded cluster [CHAT_EMBEDDED_PARTITIONS, default 8].")
     var embeddedPartitions: Int?
 
+    @Option(help: "Seconds between WebSocket pings; a client silent until the next one is dropped [CHAT_PING_INTERVAL, default 30].")
+    var pingInterval: Int?
+
+    @Option(help: "Seconds between this node's presence heartbeats [CHAT_PRESENCE_HEARTBEAT, default 5].")
+    var presenceHeartbeat: Int?
+
+    @Option(help: "Seconds without heartbeat after which a node's users are offline [CHAT_PRESENCE_STALE_AFTER, default 30].")
+    var presenceStaleAfter: Int?
+
     @Flag(help: "Production mode: refuse to start without --brokers and a JWT secret or key [CHAT_PRODUCTION=1].")
     var production = false
 
@@ -62,11 +71,18 @@ struct Chatd: AsyncParsableCommand {
         gateway.host = host ?? environment["CHAT_HOST"] ?? "0.0.0.0"
         let origins = allowedOrigin.isEmpty ? (environment["CHAT_ALLOWED_ORIGINS"].map(Self.list) ?? []) : allowedOrigin
         gateway.allowedOrigins = Set(origins)
+        if let seconds = pingInterval ?? environment["CHAT_PING_INTERVAL"].flatMap(Int.init) { gateway.pingInterval = .seconds(seconds) }
 
         var configuration = ChatNodeConfiguration(gateway: gateway)
         configuration.brokers = brokers ?? environment["CHAT_BROKERS"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.roomPartitions = roomPartitions ?? environment["CHAT_ROOM_PARTITIONS"].flatMap(Int32.init)
         configuration.embeddedPartitions = embeddedPartitions ?? environment["CHAT_EMBEDDED_PARTITIONS"].flatMap(Int.init) ?? 8
+        if let seconds = presenceHeartbeat ?? environment["CHAT_PRESENCE_HEARTBEAT"].flatMap(Int.init) {
+            configuration.presenceHeartbeatInterval = .seconds(seconds)
+        }
+        if let seconds = presenceStaleAfter ?? environment["CHAT_PRESENCE_STALE_AFTER"].flatMap(Int.init) {
+            configuration.presenceStaleAfter = .seconds(seconds)
+        }
         configuration.production = production || environment["CHAT_PRODUCTION"] == "1"
         let properties = kafkaProperty.isEmpty ? (environment["CHAT_KAFKA_PROPERTIES"].map(Self.list) ?? []) : kafkaProperty
         configuration.kafkaProperties = try Self.properties(properties, option: "--kafka-property")

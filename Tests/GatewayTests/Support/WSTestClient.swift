@@ -12,12 +12,20 @@ final class WSTestClient: Sendable {
     private let outgoing: AsyncStream<String>.Continuation
     private let task: Task<WebSocketCloseFrame?, any Error>
     private let gate = ReadGate()
+    private let ending = Mutex<(ended: Bool, code: WebSocketErrorCode?)>((false, nil))
     let user: String
 
     private init(user: String, outgoing: AsyncStream<String>.Continuation, task: Task<WebSocketCloseFrame?, any Error>) {
         self.user = user
         self.outgoing = outgoing
         self.task = task
+    }
+
+    private func watchEnd() {
+        Task {
+            let code = (try? await task.value)??.closeCode
+            ending.withLock { $0 = (true, code) }
+        }
     }
 
     /// Connects and waits until the upgrade succeeded. Throws when the server refuses it.
@@ -54,6 +62,7 @@ final class WSTestClient: Sendable {
         }
         let client = WSTestClient(user: user, outgoing: continuation, task: task)
         box.client = client
+        client.watchEnd()
         guard await connected.wait() else {
             _ = await task.result
             throw WSTestClientError.refused
@@ -134,43 +143,24 @@ final class WSTestClient: Sendable {
 
     /// Closes from the client side and waits for the connection to end.
     func close() async {
+        gate.set(paused: false)
         outgoing.finish()
         _ = await task.result
     }
 
     /// Waits for the server to close the connection; returns its close code.
     func closeCode(timeout: Duration = .seconds(20)) async -> WebSocketErrorCode? {
-        let result = await withTaskGroup(of: WebSocketErrorCode??.self) { group in
-            group.addTask { (try? await self.task.value)?.map(\.closeCode) }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return .some(nil)
-            }
-            let first = await group.next()!
-            group.cancelAll()
-            return first
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            let (ended, code) = ending.withLock { $0 }
+            if ended { return code }
+            try? await Task.sleep(for: .milliseconds(10))
         }
-        return result ?? nil
+        return nil
     }
 
     /// True once the connection has ended.
-    var isClosed: Bool {
-        get async {
-            await withTaskGroup(of: Bool.self) { group in
-                group.addTask {
-                    _ = await self.task.result
-                    return true
-                }
-                group.addTask {
-                    try? await Task.sleep(for: .milliseconds(50))
-                    return false
-                }
-                let first = await group.next()!
-                group.cancelAll()
-                return first
-            }
-        }
-    }
+    var isClosed: Bool { ending.withLock { $0.ended } }
 
     /// Ends the connection abruptly (no close handshake).
     func abort() {
