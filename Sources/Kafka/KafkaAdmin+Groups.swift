@@ -35,43 +35,35 @@ extension KafkaAdmin {
         }
     }
 
-    /// The offsets `group` committed (the next offset to read) for `partitions`, through the admin
-    /// API's OffsetFetch, so one client serves every group. Partitions without a commit are absent.
+    /// The offsets `group` committed (the next offset to read) for `partitions` of any topics.
+    /// Partitions without a commit are absent.
+    ///
+    /// Goes through a short-lived consumer handle of the group (it never joins the group), not
+    /// the admin API's ListConsumerGroupOffsets: librdkafka 2.0.2 crashes when that request meets
+    /// a retriable coordinator error (COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR), as happens
+    /// while a broker restarts.
     public func groupOffsets(group: String, partitions: [KafkaTopicPartition], timeout: Duration = defaultTimeout) async throws
         -> [KafkaTopicPartitionKey: Int64]
     {
         guard !partitions.isEmpty else { return [:] }
-        let handle = self.handle
+        var groupConfiguration = configuration
+        groupConfiguration["group.id"] = group
+        groupConfiguration["enable.auto.commit"] = "false"
+        let consumerConfiguration = groupConfiguration
         return try await KafkaBlockingCalls.run {
-            let list = KafkaTopicPartitionList.make(partitions)
+            let consumer = try KafkaHandle(kind: .consumer, nativeConfiguration: consumerConfiguration.makeNative())
+            defer { consumer.destroyBlocking() }
+            let list = KafkaTopicPartitionList.make(partitions.map { KafkaTopicPartition(topic: $0.topic, partition: $0.partition) })
             defer { rd_kafka_topic_partition_list_destroy(list) }
-            var request = rd_kafka_ListConsumerGroupOffsets_new(group, list)
-            defer { rd_kafka_ListConsumerGroupOffsets_destroy(request) }
-            let event = try AdminRequest.run(
-                handle, kind: RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, timeout: timeout, what: "committed offsets of group \(group)"
-            ) { options, queue in
-                rd_kafka_ListConsumerGroupOffsets(handle.pointer, &request, 1, options, queue)
+            let result = rd_kafka_committed(consumer.pointer, list, timeout.milliseconds)
+            guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(result, "committed offsets of group \(group)") }
+            if let error = KafkaTopicPartitionList.firstError(list) {
+                throw KafkaError(code: error.code, message: "committed offsets of group \(group): \(error.message)")
             }
-            defer { rd_kafka_event_destroy(event) }
-            guard let result = rd_kafka_event_ListConsumerGroupOffsets_result(event) else { return [:] }
-            var count = 0
-            guard let groups = rd_kafka_ListConsumerGroupOffsets_result_groups(result, &count), count > 0, let groupResult = groups[0] else {
-                return [:]
-            }
-            if let error = rd_kafka_group_result_error(groupResult) {
-                throw KafkaError(
-                    code: KafkaErrorCode(rd_kafka_error_code(error)),
-                    message: "committed offsets of group \(group): \(String(cString: rd_kafka_error_string(error)))")
-            }
-            guard let offsets = rd_kafka_group_result_partitions(groupResult) else { return [:] }
             var committed: [KafkaTopicPartitionKey: Int64] = [:]
-            for index in 0..<Int(offsets.pointee.cnt) {
-                let element = offsets.pointee.elems[index]
-                guard element.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                    throw KafkaError(element.err, "committed offset of group \(group) on \(String(cString: element.topic))[\(element.partition)]")
-                }
-                if element.offset >= 0 {
-                    committed[KafkaTopicPartitionKey(topic: String(cString: element.topic), partition: element.partition)] = element.offset
+            for entry in KafkaTopicPartitionList.read(list) {
+                if case .exact(let offset) = entry.offset, offset >= 0 {
+                    committed[KafkaTopicPartitionKey(topic: entry.topic, partition: entry.partition)] = offset
                 }
             }
             return committed

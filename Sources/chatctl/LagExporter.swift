@@ -19,11 +19,13 @@ struct LagExporter {
                 status: .ok, headers: [.contentType: LagPrometheusRenderer.contentType], body: .init(byteBuffer: ByteBuffer(string: text)))
         }
         router.get("/healthz") { _, _ in "ok\n" }
+        let address = self.address
         let application = Application(
             router: router,
             configuration: .init(address: .hostname(address.host, port: address.port), serverName: "chatctl-lag"),
             onServerRunning: { channel in
-                writeError("serving Prometheus metrics on http://\(channel.localAddress?.description ?? "?")/metrics")
+                let host = address.host.contains(":") ? "[\(address.host)]" : address.host
+                writeError("serving Prometheus metrics on http://\(host):\(channel.localAddress?.port ?? address.port)/metrics")
             },
             logger: logger)
         let group = ServiceGroup(
@@ -44,11 +46,15 @@ struct SamplingService: Service {
     let interval: Duration
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await monitor.sample()
-                try await Task.sleep(for: interval)
+        do {
+            try await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    await monitor.sample()
+                    try await Task.sleep(for: interval)
+                }
             }
+        } catch is CancellationError {
+            // Shutdown interrupted the pause between samples.
         }
     }
 }
