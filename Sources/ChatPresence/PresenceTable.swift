@@ -9,6 +9,12 @@ public struct PresenceTable: Sendable {
         public var room: String
         public var user: String
         public var online: Bool
+
+        public init(room: String, user: String, online: Bool) {
+            self.room = room
+            self.user = user
+            self.online = online
+        }
     }
 
     private struct NodeState {

@@ -1,0 +1,49 @@
+import ChatPresence
+import Testing
+
+@Suite("Presence table")
+struct PresenceTableTests {
+    func user(_ name: String, node: String = "n1", incarnation: Int64 = 1, online: Bool = true, rooms: [String] = ["r"]) -> PresenceRecord {
+        .user(UserPresence(user: name, node: node, incarnation: incarnation, online: online, rooms: rooms, timestamp: 0))
+    }
+
+    func heartbeat(_ node: String = "n1", incarnation: Int64 = 1, up: Bool = true) -> PresenceRecord {
+        .node(NodeHeartbeat(node: node, incarnation: incarnation, timestamp: 0, up: up))
+    }
+
+    @Test("Online while any fresh node reports it; offline when the last one stops")
+    func severalNodes() {
+        var table = PresenceTable(staleAfter: 1000)
+        #expect(table.apply(user("u"), now: 0).isEmpty, "no heartbeat of n1 yet")
+        #expect(table.apply(heartbeat(), now: 0) == [.init(room: "r", user: "u", online: true)])
+        _ = table.apply(heartbeat("n2"), now: 0)
+        #expect(table.apply(user("u", node: "n2"), now: 0).isEmpty, "already online")
+        #expect(table.apply(user("u", online: false, rooms: []), now: 10).isEmpty, "still online on n2")
+        #expect(table.apply(user("u", node: "n2", online: false, rooms: []), now: 20) == [.init(room: "r", user: "u", online: false)])
+    }
+
+    @Test("A node without heartbeat for staleAfter takes its users offline; its restart leaves no ghost")
+    func staleAndRestart() {
+        var table = PresenceTable(staleAfter: 1000)
+        _ = table.apply(heartbeat(), now: 0)
+        _ = table.apply(user("u"), now: 0)
+        #expect(table.expire(now: 900).isEmpty)
+        #expect(table.expire(now: 1001) == [.init(room: "r", user: "u", online: false)])
+        #expect(table.online(in: "r").isEmpty)
+        // The node comes back with a new incarnation: the old run's record does not count.
+        #expect(table.apply(heartbeat(incarnation: 2), now: 1100).isEmpty)
+        #expect(table.leftovers(of: "n1", currentIncarnation: 2).map(\.user) == ["u"])
+        #expect(table.apply(user("u", incarnation: 2, rooms: ["r", "s"]), now: 1200).count == 2)
+        #expect(table.online(in: "s") == ["u"])
+    }
+
+    @Test("A clean shutdown withdraws the node's users at once")
+    func shutdown() {
+        var table = PresenceTable(staleAfter: 1000)
+        _ = table.apply(heartbeat(), now: 0)
+        _ = table.apply(user("a"), now: 0)
+        _ = table.apply(user("b", rooms: ["r", "x"]), now: 0)
+        let changes = table.apply(heartbeat(up: false), now: 5)
+        #expect(Set(changes) == [.init(room: "r", user: "a", online: false), .init(room: "r", user: "b", online: false), .init(room: "x", user: "b", online: false)])
+    }
+}
