@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.2.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.0.0"..<"5.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -46,6 +48,21 @@ let package = Package(
             dependencies: [
                 "Kafka", "ChatDomain",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ChatCompactor",
+            dependencies: [
+                "Kafka", "ChatDomain", "ChatHistory",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -71,7 +88,7 @@ let package = Package(
         .target(
             name: "ChatGateway",
             dependencies: [
-                "Kafka", "ChatDomain", "ChatHistory", "ChatFanout", "ChatPresence",
+                "Kafka", "ChatDomain", "ChatHistory", "ChatCompactor", "ChatFanout", "ChatPresence",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -87,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "chatd",
             dependencies: [
-                "ChatGateway",
+                "ChatGateway", "ChatCompactor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -104,9 +121,18 @@ let package = Package(
         .executableTarget(
             name: "chatctl",
             dependencies: [
-                "Kafka", "ChatDomain", "ChatLag", "ChatProvisioning",
+                "Kafka", "ChatDomain", "ChatHistory", "ChatCompactor", "ChatLag", "ChatProvisioning",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "history-bench",
+            dependencies: [
+                "Kafka", "ChatDomain", "ChatHistory", "ChatCompactor",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -162,6 +188,15 @@ let package = Package(
                 "ChatGateway", "Kafka", "ChatDomain",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HistoryTests",
+            dependencies: [
+                "ChatHistory", "ChatCompactor", "ChatDomain", "ChatFanout", "Kafka",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -42,8 +42,12 @@ extension Fanout {
                 throw FanoutError.unavailable("Kafka is not reachable: \(error)")
             }
             if next < low {
-                recovered = false
-                next = low
+                // What retention deleted survives in the snapshots when the compactor folded it in time.
+                let snapshotted = await configuration.snapshots?.covers(partition: partition, from: next, to: low) ?? false
+                if !snapshotted {
+                    recovered = false
+                    next = low
+                }
             }
         }
         let outcome = JoinOutcome(cursor: ChatCursor(epoch: configuration.epoch, partition: partition, offset: end - 1), recovered: recovered)
@@ -100,11 +104,41 @@ extension Fanout {
 
     /// The room's events in `[from, to)` with the frames subscribers get, judged by the same
     /// duplicate rule as live events (the scan starts `duplicateSpan` earlier to warm the window).
+    ///
+    /// Events older than the log start come from the history snapshots: each surviving message
+    /// once, with its edits folded in, and the edits and deletes of older messages
+    /// (``RoomHistoryView/events(after:partition:)``); the log continues where they end.
     func readRoomEvents(room: RoomName, partition: Int32, from: Int64, to: Int64) async throws -> [CachedEvent] {
-        let collector = EventCollector(room: room, partition: partition, from: from, span: configuration.duplicateSpan, epoch: configuration.epoch)
-        let low = max(0, from - configuration.duplicateSpan)
-        try await reader.read(partition: partition, from: low, to: to) { record in collector.add(record) }
-        return collector.events
+        var snapshotEvents: [CachedEvent] = []
+        var logFrom = from
+        var window: [WindowEntry]?
+        if let snapshots = configuration.snapshots {
+            let low = try await admin.watermarks(topic: configuration.roomsTopic, partition: partition, timeout: .seconds(5)).low
+            if from < low {
+                let catchUp = try await snapshots.catchUp(room: room, partition: partition, after: from - 1, low: low)
+                snapshotEvents = catchUp.events.lazy.filter { $0.offset < to }.map {
+                    CachedEvent(logged: $0, frame: ServerFrame.event($0, epoch: self.configuration.epoch), duplicateOf: nil)
+                }
+                logFrom = max(catchUp.logFrom, from)
+                window = catchUp.window
+            }
+        }
+        guard logFrom < to else { return snapshotEvents }
+        let collector = EventCollector(
+            room: room, partition: partition, from: logFrom, span: configuration.duplicateSpan, epoch: configuration.epoch, window: window)
+        let start = window == nil ? max(0, logFrom - configuration.duplicateSpan) : logFrom
+        try await reader.read(partition: partition, from: start, to: to) { record in collector.add(record) }
+        return snapshotEvents + collector.events
+    }
+}
+
+extension Fanout {
+    /// The duplicate window at `offset` from the history snapshots (`nil` without snapshots
+    /// reaching it), for when retention deleted posts a retry after `offset` could repeat.
+    func snapshotWindow(partition: Int32, at offset: Int64) async -> [WindowEntry]? {
+        guard let snapshots = configuration.snapshots, let layers = try? await snapshots.layers(partition: partition) else { return nil }
+        let span = configuration.duplicateSpan
+        return try? await SnapshotIO.run { try layers.window(at: offset, span: span) }
     }
 }
 
@@ -118,8 +152,10 @@ final class EventCollector: @unchecked Sendable {
     private let epoch: LogEpoch
     private(set) var events: [CachedEvent] = []
 
-    init(room: RoomName, partition: Int32, from: Int64, span: Int64, epoch: LogEpoch) {
-        self.duplicates = DuplicateWindow(span: span)
+    /// - Parameter window: the duplicate window at `from` when known (from a snapshot); else the
+    ///   reader starts `span` offsets earlier.
+    init(room: RoomName, partition: Int32, from: Int64, span: Int64, epoch: LogEpoch, window: [WindowEntry]? = nil) {
+        self.duplicates = window.map { DuplicateWindow.seeded(span: span, with: $0) } ?? DuplicateWindow(span: span)
         self.room = room
         self.partition = partition
         self.from = from

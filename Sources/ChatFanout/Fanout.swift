@@ -182,6 +182,10 @@ public actor Fanout: Service {
         let state = PartitionState(
             partition: partition, start: start, end: watermarks.high, duplicateSpan: configuration.duplicateSpan,
             cachedEventsPerRoom: configuration.cachedEventsPerRoom, cachedRooms: configuration.cachedRoomsPerPartition)
+        // Retention cut into the span the window warms from: the snapshots still know those posts.
+        if watermarks.low > watermarks.high - configuration.duplicateSpan, let window = await snapshotWindow(partition: partition, at: start) {
+            state.duplicates = DuplicateWindow.seeded(span: configuration.duplicateSpan, with: window)
+        }
         // Signals are ephemeral: only those sent from now on matter.
         try await consumer.incrementalAssign([
             KafkaTopicPartition(topic: configuration.roomsTopic, partition: partition, offset: .exact(start)),

@@ -1,4 +1,5 @@
 import ChatDomain
+import ChatHistory
 import Kafka
 
 /// Settings of a gateway node's fan-out.
@@ -6,6 +7,8 @@ public struct FanoutConfiguration: Sendable {
     /// Consumer settings (bootstrap servers, TLS / SASL, `fetch.wait.max.ms`).
     public var kafka: KafkaConfiguration
     public var roomsTopic: String
+    /// History snapshots: a join whose `since` is older than the log start catches up from them.
+    public var snapshots: SnapshotStore?
     /// Ephemeral room events (typing, read positions), read live from the same partition numbers.
     public var signalsTopic: String = "chat.signals"
     /// Consumer group under which the node commits its fan-out position (`chat-fanout-<node-id>`),

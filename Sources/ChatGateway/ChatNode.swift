@@ -1,3 +1,4 @@
+import ChatCompactor
 import ChatDomain
 import ChatFanout
 import ChatHistory
@@ -24,6 +25,7 @@ public final class ChatNode: Service, Sendable {
     let producer: KafkaProducer
     let admin: KafkaAdmin
     let fanout: Fanout
+    let compactor: Compactor?
     let presence: PresenceService
     let readPositions: ReadPositions
     let registry: SessionRegistry
@@ -108,6 +110,8 @@ public final class ChatNode: Service, Sendable {
             kafka: consumerKafka, groupID: "chat-fanout-\(configuration.gateway.nodeID)", partitioner: partitioner, epoch: epoch)
         fanoutConfiguration.duplicateSpan = configuration.duplicateSpan
         fanoutConfiguration.cachedEventsPerRoom = configuration.cachedEventsPerRoom
+        let snapshots = configuration.snapshotDirectory.map { SnapshotStore(directory: SnapshotDirectory(root: $0, epoch: epoch)) }
+        fanoutConfiguration.snapshots = snapshots
         let fanout = try Fanout(configuration: fanoutConfiguration, admin: admin, metricsFactory: metricsFactory, logger: logger)
         let reader = PartitionRangeReader(configuration: consumerKafka, topic: ChatTopics.rooms, logger: logger)
         let metrics = GatewayMetrics(factory: metricsFactory)
@@ -127,6 +131,11 @@ public final class ChatNode: Service, Sendable {
                 producer: producer, fanout: fanout, reader: reader, admin: admin, partitioner: partitioner, epoch: epoch, metrics: metrics,
                 sendTimeout: configuration.gateway.sendTimeout),
             history: LogHistory(reader: reader, admin: admin, partitioner: partitioner, duplicateSpan: configuration.duplicateSpan),
+            snapshotHistory: snapshots.map {
+                SnapshotHistory(
+                    store: $0, log: LogHistory(reader: reader, admin: admin, partitioner: partitioner, duplicateSpan: configuration.duplicateSpan),
+                    logger: logger)
+            },
             authority: try await TokenAuthority(mode: configuration.authentication),
             metrics: metrics,
             registry: registry,
@@ -134,6 +143,13 @@ public final class ChatNode: Service, Sendable {
             epoch: epoch,
             partitioner: partitioner,
             logger: logger)
+        var compactor: Compactor?
+        if let root = configuration.snapshotDirectory, configuration.runsCompactor ?? (embedded != nil) {
+            var compactorConfiguration = CompactorConfiguration(kafka: consumerKafka, snapshotRoot: root)
+            compactorConfiguration.duplicateSpan = configuration.duplicateSpan
+            compactor = try Compactor(
+                configuration: compactorConfiguration, admin: admin, epoch: epoch, metricsFactory: metricsFactory, logger: logger)
+        }
         let health = NodeHealth(admin: admin, fanout: fanout, lagLimit: configuration.gateway.readyLagLimit)
 
         self.configuration = configuration
@@ -144,6 +160,7 @@ public final class ChatNode: Service, Sendable {
         self.producer = producer
         self.admin = admin
         self.fanout = fanout
+        self.compactor = compactor
         self.presence = presence
         self.readPositions = readPositions
         self.registry = registry
@@ -178,6 +195,7 @@ public final class ChatNode: Service, Sendable {
                 services: [
                     .init(service: ProducerService(producer: producer)),
                     .init(service: fanout),
+                    .init(service: CompactorSlot(compactor)),
                     .init(service: presence),
                     .init(service: readPositions),
                     .init(service: application),

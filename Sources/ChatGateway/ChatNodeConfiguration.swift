@@ -22,6 +22,11 @@ public struct ChatNodeConfiguration: Sendable {
     /// Refuse to start without brokers and without a JWT secret or key.
     public var production = false
     public var duplicateSpan: Int64 = 10_000
+    /// Root of the history snapshot directory (`--snapshots`); `nil` reads history from the log only.
+    public var snapshotDirectory: String?
+    /// Whether the node also runs the compactor (needs ``snapshotDirectory``); `nil` runs it exactly
+    /// when the cluster is embedded, so a development node keeps its history without more setup.
+    public var runsCompactor: Bool?
     /// How often the node heartbeats on `chat.presence`.
     public var presenceHeartbeatInterval: Duration = .seconds(5)
     /// A node silent this long has its users marked offline everywhere.

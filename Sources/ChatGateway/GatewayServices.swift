@@ -12,6 +12,8 @@ struct GatewayServices: Sendable {
     let readPositions: ReadPositions
     let ingress: Ingress
     let history: LogHistory
+    /// Snapshots plus the log tail, when the node has a snapshot directory.
+    let snapshotHistory: SnapshotHistory?
     let authority: TokenAuthority
     let metrics: GatewayMetrics
     let registry: SessionRegistry
@@ -29,9 +31,16 @@ struct GatewayServices: Sendable {
             }
             beforeOffset = before.offset
         }
-        if let cached = await fanout.cachedHistory(room: room, before: beforeOffset, limit: limit) { return cached }
+        if let cached = await fanout.cachedHistory(room: room, before: beforeOffset, limit: limit) {
+            // The cache cannot know of messages that only snapshots still hold.
+            guard !cached.more, let snapshotHistory, await snapshotHistory.hasSnapshots(room: room) else { return cached }
+        }
         do {
+            if let snapshotHistory { return try await snapshotHistory.page(room: room, before: beforeOffset, limit: limit) }
             return try await history.page(room: room, before: beforeOffset, limit: limit)
+        } catch let error as SnapshotError {
+            logger.error("history snapshots cannot be read", metadata: ["room": "\(room)", "error": "\(error)"])
+            throw ProtocolError(.internal, "the history of \(room) cannot be read: its snapshots are damaged; the operator was told")
         } catch {
             throw ProtocolError(.unavailable, "could not read the history of \(room) from Kafka; retry later")
         }

@@ -6,5 +6,5 @@ struct Chatctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chatctl",
         abstract: "Operate a Kafka chat deployment.",
-        subcommands: [EmbeddedKafkaCommand.self, LagCommand.self, TopicsCommand.self])
+        subcommands: [EmbeddedKafkaCommand.self, LagCommand.self, TopicsCommand.self, ReplayCommand.self, CompactCommand.self])
 }

@@ -54,6 +54,12 @@ struct Chatd: AsyncParsableCommand {
     @Option(help: "Seconds without heartbeat after which a node's users are offline [CHAT_PRESENCE_STALE_AFTER, default 30].")
     var presenceStaleAfter: Int?
 
+    @Option(help: "What the process runs: gateway, compactor or all [CHAT_ROLE, default: all with the embedded cluster, else gateway].")
+    var role: ChatdRole?
+
+    @Option(help: "History snapshot directory, shared by gateways and the compactor [CHAT_SNAPSHOT_DIR, default ./data/snapshots].")
+    var snapshots: String?
+
     @Flag(help: "Production mode: refuse to start without --brokers and a JWT secret or key [CHAT_PRODUCTION=1].")
     var production = false
 
@@ -84,6 +90,9 @@ struct Chatd: AsyncParsableCommand {
             configuration.presenceStaleAfter = .seconds(seconds)
         }
         configuration.production = production || environment["CHAT_PRODUCTION"] == "1"
+        configuration.snapshotDirectory = snapshots ?? environment["CHAT_SNAPSHOT_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "./data/snapshots"
+        let role = try self.role ?? environment["CHAT_ROLE"].map(ChatdRole.parse)
+        if let role { configuration.runsCompactor = role == .all }
         let properties = kafkaProperty.isEmpty ? (environment["CHAT_KAFKA_PROPERTIES"].map(Self.list) ?? []) : kafkaProperty
         configuration.kafkaProperties = try Self.properties(properties, option: "--kafka-property")
         let consumerProperties =
@@ -98,6 +107,10 @@ struct Chatd: AsyncParsableCommand {
             configuration.authentication = .publicKey(pem)
         }
 
+        if role == .compactor {
+            try await runCompactor(configuration: configuration, logger: logger)
+            return
+        }
         let node: ChatNode
         do {
             node = try await ChatNode.build(configuration: configuration, logger: logger)

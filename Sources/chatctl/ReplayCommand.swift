@@ -1,0 +1,233 @@
+import ArgumentParser
+import ChatDomain
+import ChatHistory
+import Foundation
+import Kafka
+import Logging
+
+/// `chatctl replay`: a room's history from snapshots plus the log, the way `history` shows it.
+struct ReplayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Print a room's history in order from the history snapshots plus the log.",
+        discussion: """
+            Default output: one line per visible message, oldest first, edits applied, deleted messages absent.
+            --events prints the event stream instead: from snapshots the compacted events (each surviving message
+            with its current body, and the edits and deletes they record), from the log every event as written.
+            Exit codes: 0 done, 1 other failure, 64 bad arguments, 3 the room has no events,
+            4 the cluster did not answer in time, 5 a snapshot is corrupt and the log no longer holds its range.
+            """)
+
+    @Option(help: "The room.")
+    var room: String
+
+    @Option(help: "Only messages after this cursor or ISO-8601 time.")
+    var since: String?
+
+    @Option(help: "Only messages at or before this cursor or ISO-8601 time.")
+    var until: String?
+
+    @Flag(help: "After the history, keep printing the room's new events until interrupted.")
+    var follow = false
+
+    @Option(help: "Output format: text, json or jsonl.")
+    var format: ReplayFormat = .text
+
+    @Flag(help: "Print the event stream instead of the folded history.")
+    var events = false
+
+    @Option(help: "Room partition count rooms are hashed over [CHAT_ROOM_PARTITIONS, default: partitions of chat.rooms].")
+    var roomPartitions: Int32?
+
+    @OptionGroup var options: HistoryCommandOptions
+
+    func validate() throws {
+        guard RoomName(room) != nil else { throw ValidationError("--room must be 1..128 characters of [A-Za-z0-9._-], got \(room)") }
+        if follow, format == .json { throw ValidationError("--follow prints a stream: use --format text or jsonl") }
+    }
+
+    func run() async throws {
+        do {
+            try await replay()
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            let failure = CommandFailure.from(error)
+            printError("chatctl replay: \(failure)")
+            throw ExitCode(failure.exitCode)
+        }
+    }
+
+    private func replay() async throws {
+        let room = RoomName(room)!
+        let kafka = try options.kafkaConfiguration()
+        let logger = quietLogger("chatctl.replay")
+        let admin = try KafkaAdmin(configuration: kafka, logger: logger)
+        defer { Task { await admin.close() } }
+        let epoch = try await options.connect(admin, brokers: kafka.bootstrapServers)
+        let timeout = Duration.seconds(Int64(options.timeout))
+        guard let topicPartitions = try await admin.partitionCount(topic: ChatTopics.rooms, timeout: timeout) else {
+            throw CommandFailure.failed("topic \(ChatTopics.rooms) does not exist on \(kafka.bootstrapServers)")
+        }
+        let pinned = roomPartitions ?? ProcessInfo.processInfo.environment["CHAT_ROOM_PARTITIONS"].flatMap(Int32.init)
+        let partitioner = RoomPartitioner(partitionCount: pinned ?? Int32(topicPartitions))
+        let partition = partitioner.partition(for: room)
+        let range = ReplayRange(
+            since: try since.map { try ReplayBound.parse($0, option: "--since", epoch: epoch, partition: partition) },
+            until: try until.map { try ReplayBound.parse($0, option: "--until", epoch: epoch, partition: partition) })
+        let watermarks = try await admin.watermarks(topic: ChatTopics.rooms, partition: partition, timeout: timeout)
+
+        let started = ContinuousClock.now
+        let reader = PartitionRangeReader(configuration: kafka, topic: ChatTopics.rooms, logger: logger)
+        let history = SnapshotHistory(
+            store: SnapshotStore(directory: SnapshotDirectory(root: options.snapshotRoot, epoch: epoch)),
+            log: LogHistory(reader: reader, admin: admin, partitioner: partitioner, duplicateSpan: options.duplicateSpan),
+            logger: logger)
+        if watermarks.high - watermarks.low > 100_000 {
+            printError("replay: reading \(room) from partition \(partition) (log offsets \(watermarks.low)..<\(watermarks.high))")
+        }
+        let (view, tailFrom) = try await buildView(history: history, room: room, partition: partition, watermarks: watermarks)
+        guard try await SnapshotIO.run({ try view.isKnownRoom }) else {
+            throw CommandFailure.unknownRoom(
+                "room \(room) has no events in the snapshots (\(options.snapshotRoot)) or in the log of \(ChatTopics.rooms)[\(partition)]; check the name")
+        }
+        let printer = ReplayPrinter(format: format, room: room, epoch: epoch, partition: partition)
+        if events {
+            try await printEvents(printer, view: view, tailFrom: tailFrom, history: history, room: room, partition: partition, watermarks: watermarks, range: range)
+        } else {
+            try await printMessages(printer, view: view, range: range, started: started)
+        }
+        if follow {
+            printer.flush()
+            try await followLive(printer, view: view, kafka: kafka, room: room, partition: partition, from: watermarks.high, logger: logger)
+        }
+    }
+
+    /// Snapshots plus the log tail; the log alone when the partition has no snapshots.
+    private func buildView(history: SnapshotHistory, room: RoomName, partition: Int32, watermarks: KafkaWatermarks) async throws
+        -> (RoomHistoryView, tailFrom: Int64)
+    {
+        if let layers = try await history.store.layers(partition: partition), let failure = layers.failure,
+            let invalid = layers.firstInvalid, watermarks.low <= invalid.from
+        {
+            printError("replay: warning: \(failure)\nreplay: reading offsets from \(invalid.from) from the log instead")
+        }
+        if let view = try await history.view(room: room, partition: partition, watermarks: watermarks) {
+            return (view, view.layers.last?.from ?? watermarks.low)
+        }
+        let tail = try await history.foldTail(room: room, partition: partition, from: watermarks.low, to: watermarks.high, low: watermarks.low, window: [])
+        let view = try await SnapshotIO.run { try RoomHistoryView(room: room, layers: [MemoryRoomLayer(contents: tail, room: room.value)]) }
+        return (view, watermarks.low)
+    }
+
+    private func printMessages(_ printer: ReplayPrinter, view: RoomHistoryView, range: ReplayRange, started: ContinuousClock.Instant) async throws {
+        let progress = ReplayProgress()
+        printer.begin("messages")
+        try await SnapshotIO.run {
+            try view.forEachMessage(after: range.afterOffset, until: range.untilOffset) { messages in
+                for message in messages where range.contains(offset: message.offset, timestamp: message.timestamp) {
+                    printer.message(message)
+                }
+                progress.report(printer.printed)
+                return true
+            }
+        }
+        printer.end()
+        progress.finish(printer.printed, started: started)
+    }
+
+    private func printEvents(_ printer: ReplayPrinter, view: RoomHistoryView, tailFrom: Int64, history: SnapshotHistory, room: RoomName,
+                             partition: Int32, watermarks: KafkaWatermarks, range: ReplayRange) async throws {
+        printer.begin("events")
+        let snapshotLayers = Array(view.layers.dropLast())
+        let compacted = try await SnapshotIO.run {
+            try RoomHistoryView(room: room, layers: snapshotLayers).events(after: range.afterOffset, partition: partition)
+        }
+        for event in compacted where range.contains(offset: event.offset, timestamp: event.event.timestamp) {
+            printer.event(event, source: "snapshot")
+        }
+        let window = try await SnapshotIO.run { () -> [WindowEntry] in
+            guard let last = snapshotLayers.last as? SegmentRoomLayer else { return [] }
+            return try last.reader.window()
+        }
+        let collector = RawEventCollector(room: room, partition: partition, span: options.duplicateSpan, window: window)
+        try await history.log.reader.read(partition: partition, from: max(tailFrom, watermarks.low), to: watermarks.high) { record in
+            collector.add(record)
+        }
+        for (event, duplicate) in collector.events where range.contains(offset: event.offset, timestamp: event.event.timestamp) {
+            printer.event(event, source: "log", duplicate: duplicate)
+        }
+        printer.end()
+    }
+
+    /// Prints the room's new events as they arrive, until the process is interrupted.
+    private func followLive(_ printer: ReplayPrinter, view: RoomHistoryView, kafka: KafkaConfiguration, room: RoomName, partition: Int32,
+                            from offset: Int64, logger: Logger) async throws {
+        let window = try await SnapshotIO.run { () -> [WindowEntry] in
+            guard let tail = view.layers.last as? MemoryRoomLayer else { return [] }
+            return tail.contents.window
+        }
+        let collector = RawEventCollector(room: room, partition: partition, span: options.duplicateSpan, window: window)
+        let consumer = try KafkaConsumer(configuration: kafka, bufferCapacity: 1000, logger: logger)
+        try await consumer.assign([KafkaTopicPartition(topic: ChatTopics.rooms, partition: partition, offset: .exact(offset))])
+        for try await record in consumer.records {
+            guard let (event, duplicate) = collector.judge(record), !duplicate else { continue }
+            if case .message(let cmid, let body) = event.event.kind, !events {
+                printer.message(ChatMessage(
+                    room: room, msgId: event.messageID, cmid: cmid, from: event.event.from, body: body, timestamp: event.event.timestamp,
+                    offset: event.offset))
+            } else {
+                printer.event(event, source: "log")
+            }
+            printer.flush()
+        }
+    }
+}
+
+/// The room's raw events with the duplicate rule's verdicts, from the reader's single task.
+final class RawEventCollector: @unchecked Sendable {
+    private var window: DuplicateWindow
+    private let room: RoomName
+    private let partition: Int32
+    private(set) var events: [(LoggedRoomEvent, Bool)] = []
+
+    init(room: RoomName, partition: Int32, span: Int64, window: [WindowEntry]) {
+        self.room = room
+        self.partition = partition
+        self.window = DuplicateWindow.seeded(span: span, with: window)
+    }
+
+    func add(_ record: KafkaRecord) {
+        if let judged = judge(record) { events.append(judged) }
+    }
+
+    /// The record as an event of the room and whether it is a retry; `nil` for other rooms.
+    func judge(_ record: KafkaRecord) -> (LoggedRoomEvent, Bool)? {
+        guard let event = RoomEvent(decoding: record.value) else { return nil }
+        var duplicate = false
+        if case .message(let cmid, _) = event.kind {
+            duplicate = window.admit(.init(room: event.room.value, user: event.from, cmid: cmid), offset: record.offset, timestamp: event.timestamp) != nil
+        }
+        guard event.room == room else { return nil }
+        return (LoggedRoomEvent(event: event, partition: partition, offset: record.offset), duplicate)
+    }
+}
+
+/// Progress of a long replay on stderr.
+final class ReplayProgress: @unchecked Sendable {
+    private var lastReport = ContinuousClock.now
+    private var reported = false
+
+    func report(_ printed: Int) {
+        let now = ContinuousClock.now
+        guard now - lastReport >= .seconds(2) else { return }
+        lastReport = now
+        reported = true
+        printError("replay: \(printed) messages printed")
+    }
+
+    func finish(_ printed: Int, started: ContinuousClock.Instant) {
+        guard reported else { return }
+        printError("replay: \(printed) messages in \(ContinuousClock.now - started)")
+    }
+}
