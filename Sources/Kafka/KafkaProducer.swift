@@ -63,12 +63,19 @@ public final class KafkaProducer: Sendable {
     public func send(_ records: [KafkaProducerRecord]) async -> [Result<KafkaPosition, KafkaError>] {
         guard !records.isEmpty else { return [] }
         let batch = DeliveryBatch(count: records.count)
-        for (index, record) in records.enumerated() {
-            while true {
-                let accepted = core.produce(record, waiter: .batch(batch, index))
-                if accepted { break }
-                // Only a full local queue is refused without resolving the waiter; wait for room.
+        guard let number = core.registerBatch(batch, count: records.count) else {
+            return Array(repeating: .failure(.closed("producer")), count: records.count)
+        }
+        var index = 0
+        while index < records.count {
+            let outcome = core.enqueueBatchRecord(records[index], number: number, index: index)
+            if outcome == RD_KAFKA_RESP_ERR_NO_ERROR {
+                index += 1
+            } else if outcome == RD_KAFKA_RESP_ERR__QUEUE_FULL {
                 try? await Task.sleep(for: .milliseconds(1))
+            } else {
+                core.batchRecordFailed(batch, number: number, index: index, KafkaError(outcome, "cannot produce to \(records[index].topic)[\(records[index].partition)]"))
+                index += 1
             }
         }
         return await batch.results()
@@ -134,6 +141,28 @@ final class DeliveryBatch: Sendable {
             return (continuation, state.results.map { $0! })
         }
         if let (continuation, results) = finished { continuation.resume(returning: results) }
+    }
+
+    /// Completes several records with one lock; returns true when that finished the batch.
+    func completeMany(_ completions: [(Int, Result<KafkaPosition, KafkaError>)]) -> Bool {
+        let finished = state.withLock { state -> (CheckedContinuation<[Result<KafkaPosition, KafkaError>], Never>?, [Result<KafkaPosition, KafkaError>])? in
+            for (index, result) in completions where state.results[index] == nil {
+                state.results[index] = result
+                state.remaining -= 1
+            }
+            guard state.remaining == 0 else { return nil }
+            let continuation = state.continuation
+            state.continuation = nil
+            return (continuation, continuation == nil ? [] : state.results.map { $0! })
+        }
+        guard let (continuation, results) = finished else { return false }
+        continuation?.resume(returning: results)
+        return true
+    }
+
+    func failRemaining(_ error: KafkaError) {
+        let pending = state.withLock { state in state.results.indices.filter { state.results[$0] == nil } }
+        _ = completeMany(pending.map { ($0, .failure(error)) })
     }
 
     func results() async -> [Result<KafkaPosition, KafkaError>] {

@@ -78,6 +78,24 @@ final class KafkaRecordBuffer: @unchecked Sendable {
         }
     }
 
+    /// Takes everything buffered with one lock (waiting while empty); `[]` at the end.
+    func nextBatch() async throws -> [KafkaRecord] {
+        if let batch = takeAll() { return batch }
+        guard let first = try await next() else { return [] }
+        return [first]
+    }
+
+    private func takeAll() -> [KafkaRecord]? {
+        condition.lock()
+        defer { condition.unlock() }
+        guard count > 0 else { return nil }
+        let batch = Array(records[head...])
+        records.removeAll(keepingCapacity: true)
+        head = 0
+        condition.broadcast()
+        return batch
+    }
+
     func next() async throws -> KafkaRecord? {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
@@ -115,9 +133,17 @@ public struct KafkaRecordSequence: AsyncSequence, Sendable {
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         let buffer: KafkaRecordBuffer
+        var local: [KafkaRecord] = []
+        var index = 0
 
         public mutating func next() async throws -> KafkaRecord? {
-            try await buffer.next()
+            if index == local.count {
+                local = try await buffer.nextBatch()
+                index = 0
+                if local.isEmpty { return nil }
+            }
+            defer { index += 1 }
+            return local[index]
         }
     }
 

@@ -15,6 +15,8 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
     private struct State {
         var nextID: UInt64 = 1
         var pending: [UInt64: DeliveryWaiter] = [:]
+        var nextBatch: UInt64 = 1
+        var batches: [UInt64: DeliveryBatch] = [:]
         var closing = false
         var closed = false
         var closeWaiters: [CheckedContinuation<Void, Never>] = []
@@ -33,7 +35,34 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
         self.logSink = KafkaLogSink(logger: logger)
     }
 
-    var pendingCount: Int { state.withLock { $0.pending.count } }
+    private let inFlight = Atomic<Int>(0)
+    var pendingCount: Int { inFlight.load(ordering: .relaxed) }
+
+    static let batchBit: UInt64 = 1 << 63
+    static func batchOpaque(_ number: UInt64, _ index: Int) -> UInt64 { batchBit | (number << 24) | UInt64(index) }
+
+    /// Registers a batch once; its records are then enqueued without taking the lock.
+    func registerBatch(_ batch: DeliveryBatch, count: Int) -> UInt64? {
+        let number: UInt64? = state.withLock { state in
+            if state.closing { return nil }
+            let number = state.nextBatch
+            state.nextBatch += 1
+            state.batches[number] = batch
+            return number
+        }
+        if number != nil { inFlight.add(count, ordering: .relaxed) }
+        return number
+    }
+
+    /// Enqueues one record of a registered batch; lock-free.
+    func enqueueBatchRecord(_ record: KafkaProducerRecord, number: UInt64, index: Int) -> rd_kafka_resp_err_t {
+        Self.enqueue(record, id: Self.batchOpaque(number, index), handle: handle.pointer)
+    }
+
+    func batchRecordFailed(_ batch: DeliveryBatch, number: UInt64, index: Int, _ error: KafkaError) {
+        inFlight.subtract(1, ordering: .relaxed)
+        if batch.completeMany([(index, .failure(error))]) { state.withLock { _ = $0.batches.removeValue(forKey: number) } }
+    }
 
     func start(handle: KafkaHandle) {
         self.handle = handle
@@ -44,27 +73,24 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
     /// only when the local queue is full and the caller should retry; every other outcome resolves it.
     @discardableResult
     func produce(_ record: KafkaProducerRecord, waiter: DeliveryWaiter) -> Bool {
-        let outcome: rd_kafka_resp_err_t? = state.withLock { state in
+        let id: UInt64? = state.withLock { state in
             if state.closing { return nil }
             let id = state.nextID
             state.nextID += 1
             state.pending[id] = waiter
-            let result = Self.enqueue(record, id: id, handle: handle.pointer)
-            if result != RD_KAFKA_RESP_ERR_NO_ERROR { state.pending[id] = nil }
-            return result
+            return id
         }
-        guard let outcome else {
+        guard let id else {
             waiter.resolve(.failure(.closed("producer")))
             return true
         }
+        inFlight.add(1, ordering: .relaxed)
+        let outcome = Self.enqueue(record, id: id, handle: handle.pointer)
         if outcome == RD_KAFKA_RESP_ERR_NO_ERROR { return true }
+        state.withLock { _ = $0.pending.removeValue(forKey: id) }
+        inFlight.subtract(1, ordering: .relaxed)
         let error = KafkaError(outcome, "cannot produce to \(record.topic)[\(record.partition)]")
-        if error.code == .queueFull {
-            switch waiter {
-            case .batch, .delivery: return false
-            case .single: break
-            }
-        }
+        if error.code == .queueFull, case .batch = waiter { return false }
         waiter.resolve(.failure(error))
         return true
     }
@@ -81,17 +107,19 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
         }
         let opaque = UnsafeMutableRawPointer(bitPattern: UInt(id))
         let timestamp = record.timestampMilliseconds ?? 0
-        let result = record.value.withUnsafeBytes { value in
-            if let key = record.key {
-                return key.withUnsafeBytes { keyBytes in
-                    chat_kafka_produce(
-                        handle, record.topic, record.partition, keyBytes.baseAddress, keyBytes.count,
-                        value.baseAddress, value.count, headers, timestamp, opaque)
+        let result = record.topic.withCString { topic in
+            record.value.withUnsafeBytes { value in
+                if let key = record.key {
+                    return key.withUnsafeBytes { keyBytes in
+                        chat_kafka_produce(
+                            handle, topic, record.partition, keyBytes.baseAddress, keyBytes.count,
+                            value.baseAddress, value.count, headers, timestamp, opaque)
+                    }
                 }
+                return chat_kafka_produce(
+                    handle, topic, record.partition, nil, 0, value.baseAddress, value.count, headers,
+                    timestamp, opaque)
             }
-            return chat_kafka_produce(
-                handle, record.topic, record.partition, nil, 0, value.baseAddress, value.count, headers,
-                timestamp, opaque)
         }
         if result != RD_KAFKA_RESP_ERR_NO_ERROR, let headers { rd_kafka_headers_destroy(headers) }
         return result
@@ -112,6 +140,8 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
         let (leftovers, waiters) = state.withLock { state in
             state.closed = true
             let result = (Array(state.pending.values), state.closeWaiters)
+            for batch in state.batches.values { batch.failRemaining(KafkaError(code: .destroyed, message: "producer closed before delivery", isRetriable: true)) }
+            state.batches.removeAll()
             state.pending.removeAll()
             state.closeWaiters.removeAll()
             return result
@@ -123,19 +153,56 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
+    private var cachedBatchNumber: UInt64 = 0
+    private var cachedBatch: DeliveryBatch?
+
     private func deliverReports() {
         guard !reports.isEmpty else { return }
         let batch = reports
         reports.removeAll(keepingCapacity: true)
-        let waiters = state.withLock { state in batch.map { state.pending.removeValue(forKey: $0.id) } }
-        for (report, waiter) in zip(batch, waiters) {
-            guard let waiter else { continue }
-            if report.error == RD_KAFKA_RESP_ERR_NO_ERROR {
-                waiter.resolve(.success(KafkaPosition(partition: report.partition, offset: report.offset)))
-            } else {
-                waiter.resolve(.failure(KafkaError(report.error, "delivery to partition \(report.partition) failed")))
+        inFlight.subtract(batch.count, ordering: .relaxed)
+        var singles: [DeliveryReport] = []
+        var group: [(Int, Result<KafkaPosition, KafkaError>)] = []
+        var groupNumber: UInt64 = 0
+        func flushGroup() {
+            guard !group.isEmpty else { return }
+            if groupNumber != cachedBatchNumber {
+                cachedBatch = state.withLock { $0.batches[groupNumber] }
+                cachedBatchNumber = groupNumber
             }
+            if let target = cachedBatch, target.completeMany(group) {
+                state.withLock { _ = $0.batches.removeValue(forKey: groupNumber) }
+                cachedBatch = nil
+                cachedBatchNumber = 0
+            }
+            group.removeAll(keepingCapacity: true)
         }
+        for report in batch {
+            guard report.id & Self.batchBit != 0 else {
+                singles.append(report)
+                continue
+            }
+            let number = (report.id & ~Self.batchBit) >> 24
+            let index = Int(report.id & 0xFF_FFFF)
+            if number != groupNumber {
+                flushGroup()
+                groupNumber = number
+            }
+            group.append((index, Self.result(report)))
+        }
+        flushGroup()
+        guard !singles.isEmpty else { return }
+        let waiters = state.withLock { state in singles.map { state.pending.removeValue(forKey: $0.id) } }
+        for (report, waiter) in zip(singles, waiters) {
+            waiter?.resolve(Self.result(report))
+        }
+    }
+
+    private static func result(_ report: DeliveryReport) -> Result<KafkaPosition, KafkaError> {
+        if report.error == RD_KAFKA_RESP_ERR_NO_ERROR {
+            return .success(KafkaPosition(partition: report.partition, offset: report.offset))
+        }
+        return .failure(KafkaError(report.error, "delivery to partition \(report.partition) failed"))
     }
 
     func close(flushTimeout: Duration) async {
@@ -165,7 +232,7 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
 let producerDeliveryCallback: @convention(c) (OpaquePointer?, UnsafePointer<rd_kafka_message_t>?, UnsafeMutableRawPointer?) -> Void = {
     _, message, opaque in
     guard let message, let opaque else { return }
-    let core = Unmanaged<AnyObject>.fromOpaque(opaque).takeUnretainedValue() as! ProducerCore
+    let core = Unmanaged<ProducerCore>.fromOpaque(opaque).takeUnretainedValue()
     let id = UInt64(UInt(bitPattern: chat_kafka_message_opaque(message)))
     core.reports.append(.init(id: id, error: message.pointee.err, partition: message.pointee.partition, offset: message.pointee.offset))
 }
