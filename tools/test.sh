@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, builds everything, runs the Swift tests
-# (unit and end-to-end against embedded Kafka clusters) and the repository checks.
+# (unit and end-to-end against embedded Kafka clusters), the browser tests of the web page and
+# the deployment checks. Exits non-zero if any of them failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/setup.sh
@@ -13,9 +14,13 @@ echo "== swift test" >&2
 swift_status=0
 swift test --skip-build || swift_status=$?
 
+echo "== browser tests" >&2
+browser_status=0
+bash tools/test-browser.sh || browser_status=$?
+
 echo "== deploy checks" >&2
 deploy_status=0
 bash tools/validate-deploy.sh || deploy_status=$?
 
-echo "== done in $(( $(date +%s) - started ))s (swift test: $swift_status, deploy checks: $deploy_status)" >&2
-[ "$swift_status" -eq 0 ] && [ "$deploy_status" -eq 0 ]
+echo "== done in $(( $(date +%s) - started ))s (swift test: $swift_status, browser: $browser_status, deploy checks: $deploy_status)" >&2
+[ "$swift_status" -eq 0 ] && [ "$browser_status" -eq 0 ] && [ "$deploy_status" -eq 0 ]
