@@ -1,1 +1,0 @@
-// FuzzTests: property-based inputs for the parser, cursors and tokens (see FrameFuzzTests.swift).
