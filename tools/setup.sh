@@ -12,7 +12,7 @@ if ! command -v swift >/dev/null 2>&1; then
 fi
 
 # Debian packages the build, the tests and the tools use.
-packages=(librdkafka-dev pkg-config libsqlite3-dev sqlite3 python3 curl)
+packages=(librdkafka-dev pkg-config libsqlite3-dev sqlite3 python3 python3-venv curl)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -23,4 +23,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The lag tests check the exporter's output with the reference Prometheus text parser
+# (Tests/LagTests/PrometheusTextParser.swift uses the same directory and version).
+test_tools="${CHAT_TEST_TOOLS_DIR:-$HOME/.cache/kafka-chat-test-tools}"
+if ! "$test_tools/venv/bin/python" -c 'import prometheus_client' >/dev/null 2>&1; then
+  echo "setup: installing prometheus-client into $test_tools/venv" >&2
+  python3 -m venv "$test_tools/venv"
+  "$test_tools/venv/bin/pip" install --quiet prometheus-client==0.26.0
 fi

@@ -48,6 +48,9 @@ struct Chatd: AsyncParsableCommand {
     @Option(help: "Seconds between WebSocket pings; a client silent until the next one is dropped [CHAT_PING_INTERVAL, default 30].")
     var pingInterval: Int?
 
+    @Option(help: "/readyz answers 503 while the fan-out is more than this many messages behind [CHAT_READY_LAG_LIMIT, default 10000].")
+    var readyLagLimit: Int64?
+
     @Option(help: "Seconds between this node's presence heartbeats [CHAT_PRESENCE_HEARTBEAT, default 5].")
     var presenceHeartbeat: Int?
 
@@ -78,6 +81,10 @@ struct Chatd: AsyncParsableCommand {
         let origins = allowedOrigin.isEmpty ? (environment["CHAT_ALLOWED_ORIGINS"].map(Self.list) ?? []) : allowedOrigin
         gateway.allowedOrigins = Set(origins)
         if let seconds = pingInterval ?? environment["CHAT_PING_INTERVAL"].flatMap(Int.init) { gateway.pingInterval = .seconds(seconds) }
+        if let limit = readyLagLimit ?? environment["CHAT_READY_LAG_LIMIT"].flatMap(Int64.init) {
+            guard limit >= 0 else { throw ValidationError("--ready-lag-limit must not be negative") }
+            gateway.readyLagLimit = limit
+        }
 
         var configuration = ChatNodeConfiguration(gateway: gateway)
         configuration.brokers = brokers ?? environment["CHAT_BROKERS"].flatMap { $0.isEmpty ? nil : $0 }
