@@ -186,10 +186,12 @@ public actor Fanout: Service {
         if watermarks.low > watermarks.high - configuration.duplicateSpan, let window = await snapshotWindow(partition: partition, at: start) {
             state.duplicates = DuplicateWindow.seeded(span: configuration.duplicateSpan, with: window)
         }
-        // Signals are ephemeral: only those sent from now on matter.
+        // Signals are ephemeral: only those sent from now on matter. The end is resolved here, not
+        // left to librdkafka's lazy OFFSET_END, so a signal sent right after a join is not skipped.
+        let signalsEnd = (try? await admin.watermarks(topic: configuration.signalsTopic, partition: partition, timeout: .seconds(5)).high)
         try await consumer.incrementalAssign([
             KafkaTopicPartition(topic: configuration.roomsTopic, partition: partition, offset: .exact(start)),
-            KafkaTopicPartition(topic: configuration.signalsTopic, partition: partition, offset: .end),
+            KafkaTopicPartition(topic: configuration.signalsTopic, partition: partition, offset: signalsEnd.map { .exact($0) } ?? .end),
         ])
         partitions[partition] = state
         logger.info("fan-out assigned partition", metadata: ["partition": "\(partition)", "start": "\(start)", "end": "\(watermarks.high)"])
