@@ -199,7 +199,8 @@ let package = Package(
         .testTarget(
             name: "HistoryTests",
             dependencies: [
-                "ChatHistory", "ChatCompactor", "ChatDomain", "ChatFanout", "Kafka",
+                "ChatHistory", "ChatCompactor", "ChatDomain", "ChatFanout", "ChatGateway", "Kafka",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -100,7 +100,8 @@ public final class KafkaConsumer: Sendable, Service {
             let list = KafkaTopicPartitionList.make(partitions)
             defer { rd_kafka_topic_partition_list_destroy(list) }
             if let error = rd_kafka_seek_partitions(handle, list, 0) { throw KafkaError.consume(error, "seek") }
-            if let error = KafkaTopicPartitionList.firstError(list) { throw error }
+            // Without a timeout the seek is asynchronous: `_IN_PROGRESS` on a partition means it started.
+            if let error = KafkaTopicPartitionList.firstError(list, ignoring: [RD_KAFKA_RESP_ERR__IN_PROGRESS]) { throw error }
         }
     }
 

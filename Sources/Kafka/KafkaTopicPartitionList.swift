@@ -32,10 +32,10 @@ enum KafkaTopicPartitionList {
     }
 
     /// Per-partition errors of a list returned by librdkafka, if any.
-    static func firstError(_ list: Native) -> KafkaError? {
+    static func firstError(_ list: Native, ignoring ignored: [rd_kafka_resp_err_t] = []) -> KafkaError? {
         for index in 0..<Int(list.pointee.cnt) {
             let element = list.pointee.elems[index]
-            if element.err.rawValue != 0 {
+            if element.err.rawValue != 0, !ignored.contains(element.err) {
                 return KafkaError(element.err, "partition \(String(cString: element.topic))[\(element.partition)]")
             }
         }

@@ -1,0 +1,75 @@
+import ChatDomain
+import ChatGateway
+import ChatHistory
+import Foundation
+import HummingbirdTesting
+import NIOCore
+import ServiceLifecycle
+import Testing
+
+/// The HTTP history API of a node that runs its own compactor, after retention.
+@Suite("Gateway history from snapshots", .timeLimit(.minutes(2)))
+struct GatewayHistoryTests {
+    static let secret = "history-tests-secret-of-at-least-32-bytes"
+
+    @Test("GET /v1/rooms/{room}/messages pages through history the log no longer holds")
+    func httpHistoryAfterRetention() async throws {
+        try await withChatCluster(partitions: 1) { fixture, root in
+            var gateway = GatewayConfiguration(nodeID: "history-node")
+            gateway.port = 0
+            gateway.host = "127.0.0.1"
+            var configuration = ChatNodeConfiguration(gateway: gateway)
+            configuration.brokers = fixture.cluster.bootstrapServers
+            configuration.consumerProperties["fetch.wait.max.ms"] = "2"
+            configuration.authentication = .sharedSecret(Self.secret)
+            configuration.snapshotDirectory = root
+            configuration.runsCompactor = true
+            let node = try await ChatNode.build(configuration: configuration, logger: quietLogger("test.node"))
+            let group = ServiceGroup(configuration: .init(services: [.init(service: node)], logger: quietLogger("test.group")))
+            let running = Task { try await group.run() }
+            let port = await node.boundPort()
+
+            let log = RandomChatLog(seed: 31, count: 8000, bodyPadding: 1000)
+            let directory = SnapshotDirectory(root: root, epoch: node.epoch)
+            for round in 0..<4 {
+                let range = (round * 2000)..<((round + 1) * 2000)
+                try await fixture.produce(range.map(log.value(at:)))
+                // The node's own compactor folds each round before the next one pushes the log start past it.
+                let deadline = ContinuousClock.now + .seconds(30)
+                while (try? directory.manifest(0))??.coveredEnd != Int64(range.upperBound), ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                #expect(try directory.manifest(0)?.coveredEnd == Int64(range.upperBound))
+            }
+            let low = try await fixture.admin.watermarks(topic: ChatTopics.rooms, partition: 0).low
+            try #require(low > 1000, "the embedded cluster advanced its log start (low \(low))")
+
+            let authority = try await TokenAuthority(mode: .sharedSecret(Self.secret))
+            let token = try await authority.issue(user: "reader", rooms: nil, admin: false, lifetime: 600)
+            for room in log.rooms {
+                var paged: [String] = []
+                var before = ""
+                while true {
+                    let (status, body) = try await get(port: port, "/v1/rooms/\(room)/messages?limit=200\(before)", token: token)
+                    #expect(status == 200, "\(body)")
+                    let page = json(body)
+                    let messages = page["messages"] as? [[String: Any]] ?? []
+                    paged = messages.compactMap { $0["body"] as? String } + paged
+                    guard page["more"] as? Bool == true, let oldest = messages.first?["cursor"] as? String else { break }
+                    before = "&before=\(oldest)"
+                }
+                #expect(paged == log.oracle(room: room, span: configuration.duplicateSpan).map(\.body), "room \(room)")
+            }
+            await group.triggerGracefulShutdown()
+            _ = await running.result
+        }
+    }
+
+    private func get(port: Int, _ path: String, token: String) async throws -> (Int, String) {
+        try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
+            let response = try await client.execute(
+                TestClient.Request(path, method: .get, authority: "127.0.0.1:\(port)", headers: [.authorization: "Bearer \(token)"], body: nil))
+            return (Int(response.status.code), response.body.map { String(buffer: $0) } ?? "")
+        }
+    }
+}
