@@ -21,11 +21,6 @@ final class ReplayPrinter: @unchecked Sendable {
     let output = OutputBuffer()
     private(set) var printed = 0
     private var openDocument = false
-    private let timeFormatter: ISO8601DateFormatter = {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter
-    }()
 
     init(format: ReplayFormat, room: RoomName, epoch: LogEpoch, partition: Int32) {
         self.format = format
@@ -93,7 +88,7 @@ final class ReplayPrinter: @unchecked Sendable {
     }
 
     private func time(_ milliseconds: Int64) -> String {
-        timeFormatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+        UTCTimestamp.iso8601(milliseconds: milliseconds)
     }
 
     /// Keeps one message per line whatever its body holds.
