@@ -35,7 +35,7 @@ struct LagCommand: AsyncParsableCommand {
     @Option(help: "Serve Prometheus metrics on HOST:PORT (GET /metrics) and keep sampling until SIGTERM.")
     var serve: String?
 
-    @Option(help: "Seconds between samples [default 1, with --watch or --serve 5].")
+    @Option(help: "Seconds between samples [default 2, with --watch or --serve 5].")
     var interval: Double?
 
     @Option(help: "Samples taken before a one-shot report.")
@@ -65,7 +65,9 @@ struct LagCommand: AsyncParsableCommand {
             sampler: LagSampler(admin: admin, timestamps: timestamps, timeout: kafka.timeoutDuration),
             discovery: ConsumerGroupDiscovery(admin: admin, configuration: configuration, timeout: kafka.timeoutDuration, logger: logger),
             groups: groups, rules: LagRules(windowSize: window, minimumSamples: min(3, window)), logger: logger)
-        let pause = Duration.milliseconds(Int64((interval ?? (watch || serve != nil ? 5 : 1)) * 1000))
+        // A one-shot window (samples x interval, 8 s by default) must outlast the slowest regular
+        // commit interval: the compactor commits each segment, at most 5 s apart under load.
+        let pause = Duration.milliseconds(Int64((interval ?? (watch || serve != nil ? 5 : 2)) * 1000))
         do {
             if let serve {
                 try await LagExporter(monitor: monitor, address: try ServeAddress(serve), interval: pause, logger: logger).run()
