@@ -402,7 +402,7 @@ def cmd_dockerfile():
     builds = [re.sub(r"\s+", " ", m) for m in re.findall(r"swift build -c release[^\n&;|\\]*", text)]
     builds = [b.strip() for b in builds]
     readme = os.path.join(ROOT, "README.md")
-    want = "swift build -c release --product chatd --product chatctl"
+    want = "swift build -c release --product chatd"
     rcmds = []
     if os.path.exists(readme):
         with open(readme) as f:
