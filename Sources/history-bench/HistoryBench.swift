@@ -5,6 +5,8 @@ import ChatHistory
 import Foundation
 import Kafka
 import Logging
+import Metrics
+import ServiceLifecycle
 
 /// Compaction throughput and replay of one big room against a plain scan of its partition.
 @main
@@ -15,7 +17,7 @@ struct HistoryBench: AsyncParsableCommand {
         discussion: """
             Produces --messages posts of one room plus --other-messages posts of --rooms other rooms into the same
             partition, in chunks small enough for the embedded cluster's per-partition retention (~5 MiB), running
-            one compaction pass after each chunk (so nothing is lost to retention). Then times `chatctl replay` of
+            the continuous compactor folding each chunk before the next is produced (so nothing is lost to retention). Then times `chatctl replay` of
             the big room (first line, total) and a plain consumer scanning what the partition still holds.
             JSON report on stdout and in --output; progress on stderr.
             """)
@@ -29,8 +31,8 @@ struct HistoryBench: AsyncParsableCommand {
     @Option(help: "Number of other rooms.")
     var rooms: Int = 1000
 
-    @Option(help: "Records per produced chunk (one compaction pass each); keep chunk bytes under 5 MiB.")
-    var chunk: Int = 25_000
+    @Option(help: "Records per produced chunk, compacted before the next; keep chunk bytes well under 5 MiB.")
+    var chunk: Int = 15_000
 
     @Option(help: "Partitions of chat.rooms.")
     var partitions: Int = 4
@@ -64,8 +66,16 @@ struct HistoryBench: AsyncParsableCommand {
             candidate += 1
         }
 
-        let configuration = CompactorConfiguration(kafka: kafka, snapshotRoot: root)
-        let pass = CompactionPass(configuration: configuration, admin: admin, logger: logger)
+        var configuration = CompactorConfiguration(kafka: kafka, snapshotRoot: root)
+        // Write a segment as soon as a chunk is folded, so the wait below measures folding and writing.
+        configuration.policy.maxPendingAge = .milliseconds(50)
+        let epoch = LogEpoch(clusterID: try await admin.clusterID(), topic: ChatTopics.rooms)
+        let directory = SnapshotDirectory(root: root, epoch: epoch)
+        let compactor = try Compactor(configuration: configuration, admin: admin, epoch: epoch, metricsFactory: NOOPMetricsHandler.instance, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [.init(service: compactor)], logger: logger))
+        let running = Task { try await group.run() }
+        // Joining the group is not compaction: wait until the compactor owns the partition.
+        while await compactor.coverage()[partition] == nil { try await Task.sleep(for: .milliseconds(20)) }
         let total = messages + otherMessages
         var produced = 0
         var bigPosted = 0
@@ -94,12 +104,17 @@ struct HistoryBench: AsyncParsableCommand {
             produceTime += clock.now - produceStart
             produced += count
             let compactStart = clock.now
-            folded += try await pass.run().records
+            while try directory.manifest(partition)?.coveredEnd ?? 0 < Int64(produced) {
+                try await Task.sleep(for: .milliseconds(10))
+            }
             compactTime += clock.now - compactStart
+            folded += count
             FileHandle.standardError.write(Data("bench: \(produced)/\(total) produced and compacted\n".utf8))
         }
+        await group.triggerGracefulShutdown()
+        try await running.value
         let watermarks = try await admin.watermarks(topic: ChatTopics.rooms, partition: partition)
-        let manifest = try SnapshotDirectory(root: root, epoch: LogEpoch(clusterID: try await admin.clusterID(), topic: ChatTopics.rooms)).manifest(partition)
+        let manifest = try directory.manifest(partition)
         FileHandle.standardError.write(Data("bench: log holds \(watermarks.low)..<\(watermarks.high); \(manifest?.segments.count ?? 0) segments\n".utf8))
 
         let replay = try await timeReplay(arguments: ["replay", "--room", big.value, "--brokers", cluster.bootstrapServers, "--snapshots", root])
@@ -115,7 +130,7 @@ struct HistoryBench: AsyncParsableCommand {
             "produce": ["records": total, "seconds": seconds(produceTime), "recordsPerSecond": Double(total) / seconds(produceTime)],
             "compaction": [
                 "records": folded, "seconds": seconds(compactTime), "recordsPerSecond": Double(folded) / seconds(compactTime),
-                "passes": (total + chunk - 1) / chunk, "segments": manifest?.segments.count ?? 0,
+                "chunks": (total + chunk - 1) / chunk, "segments": manifest?.segments.count ?? 0,
                 "levels": manifest?.segments.map(\.level) ?? [], "snapshotBytes": snapshotBytes,
             ],
             "log": ["low": watermarks.low, "high": watermarks.high, "retainedRecords": watermarks.high - watermarks.low],
