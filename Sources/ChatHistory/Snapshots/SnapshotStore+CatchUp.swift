@@ -38,3 +38,18 @@ extension PartitionManifest {
         self.segments = segments
     }
 }
+
+extension SnapshotStore {
+    /// The author of the visible message at `offset` of `room` as the snapshots hold it, or `nil`
+    /// when no valid segment holds it (never posted there, a retry, or deleted). Lets an edit or
+    /// delete of a message older than the log start be authorised.
+    public func author(ofMessageAt offset: Int64, room: RoomName, partition: Int32) async throws -> String? {
+        guard let layers = try await layers(partition: partition),
+            let segment = layers.valid.last(where: { $0.descriptor.from <= offset && offset < $0.descriptor.to })
+        else { return nil }
+        return try await SnapshotIO.run {
+            guard let message = try segment.message(at: offset), message.room == room.value else { return nil }
+            return message.author
+        }
+    }
+}
