@@ -37,13 +37,21 @@ struct HistoryBench: AsyncParsableCommand {
     @Option(help: "Partitions of chat.rooms.")
     var partitions: Int = 4
 
-    @Option(help: "The chatctl binary to time (build it in release mode).")
-    var chatctl: String
+    @Option(help: "The chatctl binary to time (build it in release mode); required unless --steps-only.")
+    var chatctl: String?
 
     @Option(help: "Also write the JSON report here.")
     var output: String?
 
+    @Option(help: "Only time the compactor's steps in memory (decode + fold, segment write, merge) over this many records.")
+    var stepsOnly: Int?
+
     func run() async throws {
+        if let stepsOnly {
+            try timeSteps(records: stepsOnly)
+            return
+        }
+        guard let chatctl else { throw ValidationError("--chatctl PATH is required: the release chatctl binary to time") }
         var logger = Logger(label: "history-bench")
         logger.logLevel = .critical
         let cluster = try EmbeddedKafkaCluster(brokers: 3, logger: logger)
@@ -117,8 +125,8 @@ struct HistoryBench: AsyncParsableCommand {
         let manifest = try directory.manifest(partition)
         FileHandle.standardError.write(Data("bench: log holds \(watermarks.low)..<\(watermarks.high); \(manifest?.segments.count ?? 0) segments\n".utf8))
 
-        let replay = try await timeReplay(arguments: ["replay", "--room", big.value, "--brokers", cluster.bootstrapServers, "--snapshots", root])
-        let replayJSONL = try await timeReplay(arguments: ["replay", "--room", big.value, "--format", "jsonl", "--brokers", cluster.bootstrapServers, "--snapshots", root])
+        let replay = try await timeReplay(chatctl: chatctl, arguments: ["replay", "--room", big.value, "--brokers", cluster.bootstrapServers, "--snapshots", root])
+        let replayJSONL = try await timeReplay(chatctl: chatctl, arguments: ["replay", "--room", big.value, "--format", "jsonl", "--brokers", cluster.bootstrapServers, "--snapshots", root])
         let scan = try await scanPartition(kafka: kafka, partition: partition, watermarks: watermarks, logger: logger)
 
         let snapshotBytes = manifest?.segments.reduce(Int64(0)) { $0 + $1.bytes } ?? 0
@@ -158,8 +166,7 @@ struct HistoryBench: AsyncParsableCommand {
     }
 
     /// Runs chatctl, reading its stdout as it comes: time to the first line and to the end.
-    func timeReplay(arguments: [String]) async throws -> ReplayTiming {
-        let chatctl = self.chatctl
+    func timeReplay(chatctl: String, arguments: [String]) async throws -> ReplayTiming {
         return try await withCheckedThrowingContinuation { continuation in
             // A thread of its own: reading the pipe blocks.
             Thread {
@@ -213,6 +220,63 @@ struct HistoryBench: AsyncParsableCommand {
         let total = clock.now - start
         await consumer.close()
         return ["records": count, "firstRecordSeconds": seconds(first ?? total), "totalSeconds": seconds(total), "recordsPerSecond": Double(count) / seconds(total)]
+    }
+}
+
+extension HistoryBench {
+    /// Where a compaction's time goes, without Kafka: decoding and folding records, writing them
+    /// as a segment (SQLite, fsync, SHA-256), and merging four such segments.
+    func timeSteps(records: Int) throws {
+        let room = RoomName("big-room")!
+        let values = (0..<records).map { index in
+            RoomEvent(room: room, from: "user\(index % 97)", timestamp: Int64(index), kind: .message(cmid: "m\(index)", body: "message number \(index)"))
+                .encoded()
+        }
+        let clock = ContinuousClock()
+        var start = clock.now
+        var decoded = 0
+        for value in values where RoomEvent(decoding: value) != nil { decoded += 1 }
+        let decode = clock.now - start
+        start = clock.now
+        var fold = SegmentFold(from: 0, span: 10_000, window: [])
+        for (offset, value) in values.enumerated() { fold.apply(offset: Int64(offset), value: value) }
+        let contents = fold.contents()
+        let folding = clock.now - start
+        let root = NSTemporaryDirectory() + "history-steps-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let epoch = LogEpoch(value: 1)
+        func header(_ from: Int64, _ to: Int64, _ level: Int) -> SegmentFile.Header {
+            SegmentFile.Header(topic: ChatTopics.rooms, epoch: epoch, partition: 0, from: from, to: to, duplicateSpan: 10_000, level: level)
+        }
+        start = clock.now
+        _ = try SegmentFile.write(contents, header: header(0, Int64(records), 0), to: "\(root)/whole.sqlite")
+        let write = clock.now - start
+        // Four quarter segments merged into one: what each merge level costs per record.
+        var quarters: [String] = []
+        let quarter = records / 4
+        var window: [WindowEntry] = []
+        for part in 0..<4 {
+            var partFold = SegmentFold(from: Int64(part * quarter), span: 10_000, window: window)
+            for offset in (part * quarter)..<((part + 1) * quarter) { partFold.apply(offset: Int64(offset), value: values[offset]) }
+            let partContents = partFold.contents()
+            window = partContents.window
+            let path = "\(root)/q\(part).sqlite"
+            _ = try SegmentFile.write(partContents, header: header(partContents.from, partContents.to, 0), to: path)
+            quarters.append(path)
+        }
+        start = clock.now
+        _ = try SegmentFile.merge(inputs: quarters, header: header(0, Int64(4 * quarter), 1), to: "\(root)/merged.sqlite")
+        let merge = clock.now - start
+        let report: [String: Any] = [
+            "records": records, "decoded": decoded,
+            "decodeRecordsPerSecond": Double(records) / seconds(decode),
+            "decodeAndFoldRecordsPerSecond": Double(records) / seconds(folding),
+            "segmentWriteRecordsPerSecond": Double(records) / seconds(write),
+            "mergeRecordsPerSecond": Double(4 * quarter) / seconds(merge),
+        ]
+        let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
+        FileHandle.standardOutput.write(data + Data("\n".utf8))
     }
 }
 
