@@ -4,6 +4,7 @@ import Kafka
 import Logging
 import Prometheus
 import ServiceLifecycle
+import Synchronization
 
 /// `chatd --role compactor`: the continuous compactor with the health and metrics endpoints
 /// every chat process serves (`/healthz`, `/readyz`, `/metrics`).
@@ -12,6 +13,7 @@ public final class CompactorNode: Service, Sendable {
     let admin: KafkaAdmin
     let application: Application<RouterResponder<BasicRequestContext>>
     let logger: Logger
+    private let port = ListeningPort()
 
     /// - Parameters:
     ///   - kafka: settings of every Kafka client (bootstrap servers, TLS, SASL).
@@ -46,8 +48,19 @@ public final class CompactorNode: Service, Sendable {
         self.compactor = compactor
         self.admin = admin
         self.logger = logger
+        let bound = self.port
         self.application = Application(
-            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "chatd-compactor"), logger: logger)
+            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "chatd-compactor"),
+            onServerRunning: { channel in bound.value.withLock { $0 = channel.localAddress?.port ?? port } },
+            logger: logger)
+    }
+
+    /// The port the health and metrics server listens on, once it does (port 0 picks one).
+    public func boundPort() async throws -> Int {
+        while true {
+            if let port = port.value.withLock({ $0 }) { return port }
+            try await Task.sleep(for: .milliseconds(10))
+        }
     }
 
     public func run() async throws {
@@ -61,4 +74,9 @@ public final class CompactorNode: Service, Sendable {
         }
         await admin.close()
     }
+}
+
+/// The port the server bound, set once it runs.
+final class ListeningPort: Sendable {
+    let value = Mutex<Int?>(nil)
 }
