@@ -26,12 +26,32 @@ enum Chatctl {
 }
 
 /// A `chatctl` process whose output is collected as it arrives.
+///
+/// Each pipe is read by a thread of its own with blocking reads until end of file (no dispatch
+/// readability handlers, which race with the termination handler in corelibs Foundation).
 final class RunningChatctl: Sendable {
-    /// What the pipes and the termination handler fill in.
+    /// What the reader threads and the termination handler fill in.
     final class Collected: Sendable {
+        struct Completion {
+            var status: Int32?
+            var openPipes = 2
+            var waiters: [CheckedContinuation<Int32, Never>] = []
+        }
+
         let out = Mutex(Data())
         let err = Mutex(Data())
-        let done = Mutex<(status: Int32?, waiters: [CheckedContinuation<Int32, Never>])>((nil, []))
+        let done = Mutex(Completion())
+
+        /// Resumes the waiters once the process exited and both pipes reached end of file.
+        func update(_ change: (inout Completion) -> Void) {
+            let (status, waiters) = done.withLock { state -> (Int32?, [CheckedContinuation<Int32, Never>]) in
+                change(&state)
+                guard let status = state.status, state.openPipes == 0 else { return (nil, []) }
+                defer { state.waiters.removeAll() }
+                return (status, state.waiters)
+            }
+            if let status { for waiter in waiters { waiter.resume(returning: status) } }
+        }
     }
 
     private let process: Process
@@ -55,30 +75,22 @@ final class RunningChatctl: Sendable {
         process.standardInput = FileHandle.nullDevice
         self.process = process
         let collected = self.collected
-        stdout.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            collected.out.withLock { $0.append(data) }
-        }
-        stderr.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            collected.err.withLock { $0.append(data) }
-        }
         process.terminationHandler = { process in
-            // Whatever is still in the pipes arrives before the status is published.
-            let restOut = stdout.fileHandleForReading.readDataToEndOfFile()
-            let restErr = stderr.fileHandleForReading.readDataToEndOfFile()
-            stdout.fileHandleForReading.readabilityHandler = nil
-            stderr.fileHandleForReading.readabilityHandler = nil
-            collected.out.withLock { $0.append(restOut) }
-            collected.err.withLock { $0.append(restErr) }
-            let waiters = collected.done.withLock { state in
-                state.status = process.terminationStatus
-                defer { state.waiters.removeAll() }
-                return state.waiters
-            }
-            for waiter in waiters { waiter.resume(returning: process.terminationStatus) }
+            let status = process.terminationStatus
+            collected.update { $0.status = status }
         }
         try process.run()
+        for (pipe, isOut) in [(stdout, true), (stderr, false)] {
+            let handle = pipe.fileHandleForReading
+            Thread {
+                while true {
+                    let data = handle.availableData
+                    if data.isEmpty { break }
+                    if isOut { collected.out.withLock { $0.append(data) } } else { collected.err.withLock { $0.append(data) } }
+                }
+                collected.update { $0.openPipes -= 1 }
+            }.start()
+        }
     }
 
     var stdout: String { collected.out.withLock { String(decoding: $0, as: UTF8.self) } }
@@ -102,12 +114,7 @@ final class RunningChatctl: Sendable {
 
     func exit() async -> Int32 {
         await withCheckedContinuation { continuation in
-            let status = collected.done.withLock { state -> Int32? in
-                if let status = state.status { return status }
-                state.waiters.append(continuation)
-                return nil
-            }
-            if let status { continuation.resume(returning: status) }
+            collected.update { $0.waiters.append(continuation) }
         }
     }
 }
