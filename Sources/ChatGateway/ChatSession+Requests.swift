@@ -91,7 +91,7 @@ extension ChatSession {
             if let last = lastTyping[room], now - last < interval { return }
             lastTyping[room] = now
             do throws(ProtocolError) {
-                try services.ingress.signal(RoomSignal(room: room, user: identity.userID, timestamp: Ingress.now(), kind: .typing))
+                try services.ingress.signal(RoomSignal(room: room, user: identity.userID, timestamp: WallClock.milliseconds(), kind: .typing))
             } catch {
                 reply(withID(error, id))
             }
@@ -104,7 +104,7 @@ extension ChatSession {
             do {
                 try await services.readPositions.store(cursor, user: identity.userID, room: room)
                 if services.configuration.broadcastReadPositions {
-                    try services.ingress.signal(RoomSignal(room: room, user: identity.userID, timestamp: Ingress.now(), kind: .read(cursor: cursor)))
+                    try services.ingress.signal(RoomSignal(room: room, user: identity.userID, timestamp: WallClock.milliseconds(), kind: .read(cursor: cursor)))
                 }
             } catch {
                 reply(ProtocolError(id: id, .unavailable, "the read position could not be stored; retry later"))

@@ -26,7 +26,7 @@ struct Ingress: Sendable {
         if let existing = await fanout.existingPost(room: room, user: user, cmid: cmid) {
             return .existing(existing)
         }
-        let timestamp = Self.now()
+        let timestamp = WallClock.milliseconds()
         let event = RoomEvent(room: room, from: user, timestamp: timestamp, kind: .message(cmid: cmid, body: body))
         return .produced(try await enqueue(event), started: .now, timestamp: timestamp)
     }
@@ -52,7 +52,7 @@ struct Ingress: Sendable {
             throw ProtocolError(.badRequest, "no message \(msgId) in room \(room)")
         }
         guard author == user else { throw ProtocolError(.forbidden, "only the author may change message \(msgId)") }
-        let timestamp = Self.now()
+        let timestamp = WallClock.milliseconds()
         let delivery = try await enqueue(RoomEvent(room: room, from: user, timestamp: timestamp, kind: kind))
         return (try await durablePosition(delivery, started: .now), timestamp)
     }
@@ -113,10 +113,6 @@ struct Ingress: Sendable {
         } catch {
             throw ProtocolError(.unavailable, "Kafka is not accepting signals now; retry later")
         }
-    }
-
-    static func now() -> Int64 {
-        Int64((Date().timeIntervalSince1970 * 1000).rounded())
     }
 }
 

@@ -26,7 +26,7 @@ public struct LagSampler: Sendable {
         do {
             metadata = try await admin.clusterMetadata(timeout: timeout)
         } catch {
-            return LagSnapshot(time: Self.now(), clusterError: "\(error)")
+            return LagSnapshot(time: WallClock.milliseconds(), clusterError: "\(error)")
         }
         var keys: [KafkaTopicPartitionKey: KafkaPartitionMetadata] = [:]
         for topic in topics {
@@ -37,7 +37,7 @@ public struct LagSampler: Sendable {
         // Committed offsets first, log offsets second: a consumer that advanced in between then
         // shows a little more lag, never a committed offset past the log end.
         let committed = await groupOffsets(groups, partitions: keys.keys.sorted())
-        let time = Self.now()
+        let time = WallClock.milliseconds()
         let logOffsets = await logOffsets(keys)
         var wanted: Set<PartitionOffset> = []
         for case .committed(let offsets) in committed.values {
@@ -92,9 +92,5 @@ public struct LagSampler: Sendable {
             for await (key, offsets) in tasks { result[key] = offsets }
             return result
         }
-    }
-
-    static func now() -> Int64 {
-        Int64((Date().timeIntervalSince1970 * 1000).rounded())
     }
 }

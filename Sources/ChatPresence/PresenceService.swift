@@ -79,7 +79,7 @@ public actor PresenceService: Service {
             var withdrawn = leftover
             withdrawn.online = false
             withdrawn.rooms = []
-            withdrawn.timestamp = Self.now()
+            withdrawn.timestamp = WallClock.milliseconds()
             publish(.user(withdrawn))
         }
     }
@@ -174,13 +174,13 @@ public actor PresenceService: Service {
         let rooms = (localRooms[user] ?? [:]).keys.sorted()
         let presence = UserPresence(
             user: user, node: configuration.nodeID, incarnation: incarnation, online: (localSessions[user] ?? 0) > 0, rooms: rooms,
-            timestamp: Self.now())
+            timestamp: WallClock.milliseconds())
         dispatch(table.apply(.user(presence), now: monotonicMilliseconds()))
         publish(.user(presence))
     }
 
     private func heartbeat(up: Bool) -> NodeHeartbeat {
-        NodeHeartbeat(node: configuration.nodeID, incarnation: incarnation, timestamp: Self.now(), up: up)
+        NodeHeartbeat(node: configuration.nodeID, incarnation: incarnation, timestamp: WallClock.milliseconds(), up: up)
     }
 
     /// Enqueues in call order (records of one key must stay in order); failures are logged:
@@ -201,8 +201,6 @@ public actor PresenceService: Service {
             logger.warning("presence record not produced", metadata: ["key": "\(key)", "error": "\(error)"])
         }
     }
-
-    static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 }
 
 extension Duration {
