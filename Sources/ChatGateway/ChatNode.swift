@@ -106,6 +106,11 @@ public final class ChatNode: Service, Sendable {
         producerConfiguration["delivery.timeout.ms"] = producerConfiguration["delivery.timeout.ms"]
             ?? String(configuration.gateway.sendTimeout.components.seconds * 1000)
         let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
+        do {
+            try await producer.loadTopicMetadata(timeout: .seconds(5))
+        } catch {
+            logger.warning("the producer could not load topic metadata at start; first messages may wait for it", metadata: ["error": "\(error)"])
+        }
         var fanoutConfiguration = FanoutConfiguration(
             kafka: consumerKafka, groupID: "chat-fanout-\(configuration.gateway.nodeID)", partitioner: partitioner, epoch: epoch)
         fanoutConfiguration.duplicateSpan = configuration.duplicateSpan

@@ -9,7 +9,7 @@ import Synchronization
 /// offset from the delivery report. Delivery reports are polled on a dedicated thread; the C
 /// callback only buffers them and Swift code on that thread resolves the waiting tasks.
 public final class KafkaProducer: Sendable {
-    private let core: ProducerCore
+    let core: ProducerCore
 
     /// Properties the wrapper sets unless the configuration says otherwise.
     public static let defaultProperties: [String: String] = [

@@ -27,6 +27,8 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
     let logSink: KafkaLogSink
     private let state = Mutex(State())
     private var handle: KafkaHandle!
+    /// The client, for one-shot calls made on ``KafkaBlockingCalls`` (metadata).
+    var clientHandle: KafkaHandle { handle }
     /// Filled by the delivery callback and drained right after, both on the poll thread only.
     var reports: [DeliveryReport] = []
 

@@ -65,4 +65,20 @@ struct ProduceConsumeTests {
             await producer.close()
         }
     }
+
+    @Test("A producer loads topic metadata up front, and says so when no broker answers")
+    func topicMetadataUpFront() async throws {
+        try await withCluster(partitions: 4) { cluster in
+            let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers))
+            try await producer.loadTopicMetadata(timeout: .seconds(5))
+            let position = try await producer.send(record("t", 3, "after metadata"))
+            #expect(position.partition == 3)
+            await producer.close()
+        }
+        let unreachable = try KafkaProducer(configuration: .init(bootstrapServers: "127.0.0.1:1", properties: ["log_level": "0"]))
+        await #expect(throws: KafkaError.self) {
+            try await unreachable.loadTopicMetadata(timeout: .milliseconds(500))
+        }
+        await unreachable.close(flushTimeout: .milliseconds(100))
+    }
 }
