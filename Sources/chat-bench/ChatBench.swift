@@ -15,6 +15,7 @@ struct ChatBench: AsyncParsableCommand {
     @Option(help: "Members per room.") var members = 10
     @Option(help: "Messages per second, all senders together (one sender per room).") var rate = 2_000
     @Option(help: "Seconds of sending in the fan-out scenario.") var seconds = 10.0
+    @Option(help: "Seconds of unmeasured sending at the same rate before the fan-out measurement.") var warmupSeconds = 2.0
     @Option(help: "Sessions of the ingest scenario.") var ingestClients = 8
     @Option(help: "Sends in flight per ingest session.") var window = 64
     @Option(help: "Seconds of the ingest scenario.") var ingestSeconds = 8.0
@@ -27,7 +28,7 @@ struct ChatBench: AsyncParsableCommand {
     func run() async throws {
         let tokens = try await TokenSource()
         let tokenFunction: @Sendable (String) async throws -> String = { try await tokens.token($0) }
-        let fanout = FanoutScenario(rooms: rooms, members: members, rate: rate, seconds: seconds)
+        let fanout = FanoutScenario(rooms: rooms, members: members, rate: rate, seconds: seconds, warmupSeconds: warmupSeconds)
         var report = ChatBenchReport(
             setup: .init(rooms: rooms, members: members, rate: rate, seconds: seconds, ingestClients: ingestClients, window: window,
                          ingestSeconds: ingestSeconds, idleSessions: idleSessions, cores: ProcessInfo.processInfo.activeProcessorCount,

@@ -8,8 +8,12 @@ struct FanoutScenario {
     var members: Int
     var rate: Int
     var seconds: Double
+    /// Seconds of sending at the same rate before measuring: a node's first messages pay one-time
+    /// costs (connections, first fetches) that are not the steady state the targets are about.
+    var warmupSeconds: Double = 2
 
     struct Result: Codable, Sendable {
+        var warmupSeconds: Double
         var sent: Int
         var acked: Int
         var deliveriesExpected: Int
@@ -24,6 +28,7 @@ struct FanoutScenario {
         let acks = LatencyRecorder()
         let deliveries = Counter()
         let joined = Counter()
+        let measuredFrom = Threshold(Int64.max)
         let tag = UUID().uuidString.prefix(6)
         var clients: [[BenchClient]] = []
         for room in 0..<rooms {
@@ -33,9 +38,11 @@ struct FanoutScenario {
                 let client = try await BenchClient.connect(url: "\(url)?token=\(try await token(user))") { text in
                     let now = monotonicNanoseconds()
                     if let sent = Stamp.find("T~", in: text) {
+                        guard sent >= measuredFrom.value else { return }
                         endToEnd.record(now - sent)
                         deliveries.add()
                     } else if let sent = Stamp.find("ack~", in: text) {
+                        guard sent >= measuredFrom.value else { return }
                         acks.record(now - sent)
                     } else if text.contains("\"joined\"") {
                         joined.add()
@@ -47,34 +54,47 @@ struct FanoutScenario {
             clients.append(roomClients)
         }
         try await waitUntil("\(rooms * members) joins", timeout: .seconds(60)) { joined.current >= rooms * members }
-        progress("fan-out: \(rooms) rooms × \(members) members joined; sending \(rate) msg/s for \(seconds) s")
-
-        let start = ContinuousClock.now
-        var sent = 0
-        while true {
-            let elapsed = (ContinuousClock.now - start) / .seconds(1)
-            if elapsed >= seconds { break }
-            let due = min(Int(elapsed * Double(rate)), Int(seconds * Double(rate)))
-            while sent < due {
-                let room = sent % rooms
-                let now = monotonicNanoseconds()
-                clients[room][0].send(
-                    #"{"op":"send","room":"bench-\#(tag)-\#(room)","cmid":"c\#(sent)","id":"\#(Stamp.id(now))","body":"\#(Stamp.body(now))"}"#)
-                sent += 1
-            }
-            try await Task.sleep(for: .milliseconds(1))
+        progress("fan-out: \(rooms) rooms × \(members) members joined; warming up for \(warmupSeconds) s, then \(rate) msg/s for \(seconds) s")
+        var sequence = 0
+        if warmupSeconds > 0 {
+            try await sendPaced(for: warmupSeconds, clients: clients, tag: tag, sequence: &sequence)
         }
+        measuredFrom.set(monotonicNanoseconds())
+        let start = ContinuousClock.now
+        let firstMeasured = sequence
+        try await sendPaced(for: seconds, clients: clients, tag: tag, sequence: &sequence)
+        let sent = sequence - firstMeasured
         let sendingTime = (ContinuousClock.now - start) / .seconds(1)
         let expected = sent * members
         try? await waitUntil("deliveries", timeout: .seconds(15)) { deliveries.current >= expected && acks.count >= sent }
         let drainTime = (ContinuousClock.now - start) / .seconds(1)
         for member in clients.joined() { await member.close() }
         let result = Result(
-            sent: sent, acked: acks.count, deliveriesExpected: expected, deliveriesReceived: deliveries.current,
+            warmupSeconds: warmupSeconds, sent: sent, acked: acks.count, deliveriesExpected: expected, deliveriesReceived: deliveries.current,
             deliveriesPerSecond: (Double(deliveries.current) / max(sendingTime, drainTime)).rounded(),
             endToEnd: endToEnd.summary(), ack: acks.summary())
         progress("fan-out: \(result.deliveriesReceived)/\(expected) deliveries, e2e \(result.endToEnd.line); ack \(result.ack.line)")
         return result
+    }
+
+    /// Sends one message per `1 / rate` seconds, round-robin over the rooms' first members.
+    private func sendPaced(for duration: Double, clients: [[BenchClient]], tag: Substring, sequence: inout Int) async throws {
+        let start = ContinuousClock.now
+        var sentHere = 0
+        while true {
+            let elapsed = (ContinuousClock.now - start) / .seconds(1)
+            if elapsed >= duration { break }
+            let due = min(Int(elapsed * Double(rate)), Int(duration * Double(rate)))
+            while sentHere < due {
+                let room = sequence % rooms
+                let now = monotonicNanoseconds()
+                clients[room][0].send(
+                    #"{"op":"send","room":"bench-\#(tag)-\#(room)","cmid":"c\#(sequence)","id":"\#(Stamp.id(now))","body":"\#(Stamp.body(now))"}"#)
+                sentHere += 1
+                sequence += 1
+            }
+            try await Task.sleep(for: .milliseconds(1))
+        }
     }
 }
 

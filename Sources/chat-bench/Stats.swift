@@ -46,3 +46,11 @@ final class Counter: Sendable {
     func add(_ amount: Int = 1) { value.add(amount, ordering: .relaxed) }
     var current: Int { value.load(ordering: .relaxed) }
 }
+
+/// A value set by one task and read by many (the start of a measured interval).
+final class Threshold: Sendable {
+    private let stored: Atomic<Int64>
+    init(_ initial: Int64) { stored = Atomic(initial) }
+    func set(_ newValue: Int64) { stored.store(newValue, ordering: .relaxed) }
+    var value: Int64 { stored.load(ordering: .relaxed) }
+}
