@@ -55,7 +55,11 @@ public struct TokenAuthority: Sendable {
     public func verify(_ token: String) async throws(Refusal) -> ChatIdentity {
         let claims: ChatClaims
         do {
-            claims = try await keys.verify(token, as: ChatClaims.self)
+            // In a task of its own: JWTKit's verification goes through deep generic async frames, and
+            // a task keeps every allocator slab it ever grew until it ends. Verified inline, a
+            // WebSocket connection's task would carry those slabs for the connection's lifetime.
+            let keys = self.keys
+            claims = try await Task { try await keys.verify(token, as: ChatClaims.self) }.value
         } catch let error as JWTError {
             throw Refusal(reason: error.errorType == .claimVerificationFailure ? "token expired" : "invalid token")
         } catch {
