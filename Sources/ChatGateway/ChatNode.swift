@@ -70,6 +70,8 @@ public final class ChatNode: Service, Sendable {
     private init(configuration: ChatNodeConfiguration, embedded: EmbeddedKafkaCluster?, bootstrapServers: String, logger: Logger) async throws {
         let kafka = configuration.kafkaConfiguration(bootstrapServers: bootstrapServers)
         let consumerKafka = configuration.consumerConfiguration(bootstrapServers: bootstrapServers, embedded: embedded != nil)
+        let backgroundConsumerKafka = configuration.consumerConfiguration(
+            bootstrapServers: bootstrapServers, embedded: embedded != nil, embeddedFetchWaitMilliseconds: 50)
         let admin = try KafkaAdmin(configuration: kafka, logger: logger)
         let roomPartitions: Int32
         let clusterID: String
@@ -121,12 +123,12 @@ public final class ChatNode: Service, Sendable {
         let reader = PartitionRangeReader(configuration: consumerKafka, topic: ChatTopics.rooms, logger: logger)
         let metrics = GatewayMetrics(factory: metricsFactory)
         let registry = SessionRegistry(drainTimeout: configuration.gateway.drainTimeout, logger: logger)
-        var presenceConfiguration = PresenceConfiguration(nodeID: configuration.gateway.nodeID, kafka: consumerKafka)
+        var presenceConfiguration = PresenceConfiguration(nodeID: configuration.gateway.nodeID, kafka: backgroundConsumerKafka)
         presenceConfiguration.heartbeatInterval = configuration.presenceHeartbeatInterval
         presenceConfiguration.staleAfter = configuration.presenceStaleAfter
         let presence = PresenceService(
             configuration: presenceConfiguration, partitionCount: presencePartitions, producer: producer, admin: admin, logger: logger)
-        let readPositions = ReadPositions(kafka: consumerKafka, partitionCount: cursorPartitions, producer: producer, logger: logger)
+        let readPositions = ReadPositions(kafka: backgroundConsumerKafka, partitionCount: cursorPartitions, producer: producer, logger: logger)
         let services = GatewayServices(
             configuration: configuration.gateway,
             fanout: fanout,
@@ -150,7 +152,7 @@ public final class ChatNode: Service, Sendable {
             logger: logger)
         var compactor: Compactor?
         if let root = configuration.snapshotDirectory, configuration.runsCompactor ?? (embedded != nil) {
-            var compactorConfiguration = CompactorConfiguration(kafka: consumerKafka, snapshotRoot: root)
+            var compactorConfiguration = CompactorConfiguration(kafka: backgroundConsumerKafka, snapshotRoot: root)
             compactorConfiguration.duplicateSpan = configuration.duplicateSpan
             compactor = try Compactor(
                 configuration: compactorConfiguration, admin: admin, epoch: epoch, metricsFactory: metricsFactory, logger: logger)

@@ -40,12 +40,18 @@ public struct ChatNodeConfiguration: Sendable {
         KafkaConfiguration(bootstrapServers: bootstrapServers, properties: kafkaProperties)
     }
 
-    func consumerConfiguration(bootstrapServers: String, embedded: Bool) -> KafkaConfiguration {
+    /// Consumer settings; on the embedded cluster `fetch.wait.max.ms` defaults to
+    /// `embeddedFetchWaitMilliseconds`.
+    ///
+    /// The embedded (mock) brokers hold a fetch with no data for the full `fetch.wait.max.ms`, even
+    /// when records arrive meanwhile, so that setting is both the delivery delay it adds and how
+    /// often an idle consumer re-fetches. The fan-out and history readers want 2 ms; presence, read
+    /// positions and the compactor are fine with 50 ms, which keeps an idle development node cheap.
+    func consumerConfiguration(bootstrapServers: String, embedded: Bool, embeddedFetchWaitMilliseconds: Int = 2) -> KafkaConfiguration {
         var configuration = kafkaConfiguration(bootstrapServers: bootstrapServers)
         configuration.properties.merge(consumerProperties) { _, consumer in consumer }
         if embedded {
-            // The embedded (mock) brokers wait the full fetch.wait.max.ms before answering a fetch.
-            configuration = configuration.withDefaults(["fetch.wait.max.ms": "2"])
+            configuration = configuration.withDefaults(["fetch.wait.max.ms": String(embeddedFetchWaitMilliseconds)])
         }
         return configuration
     }
