@@ -203,6 +203,7 @@ let package = Package(
             dependencies: [
                 "ChatHistory", "ChatCompactor", "ChatDomain", "ChatFanout", "ChatGateway", "Kafka",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -135,7 +135,8 @@ public final class ChatNode: Service, Sendable {
             presence: presence,
             readPositions: readPositions,
             ingress: Ingress(
-                producer: producer, fanout: fanout, reader: reader, admin: admin, partitioner: partitioner, epoch: epoch, metrics: metrics,
+                producer: producer, fanout: fanout, reader: reader, admin: admin, snapshots: snapshots, partitioner: partitioner, epoch: epoch,
+                metrics: metrics,
                 sendTimeout: configuration.gateway.sendTimeout),
             history: LogHistory(reader: reader, admin: admin, partitioner: partitioner, duplicateSpan: configuration.duplicateSpan),
             snapshotHistory: snapshots.map {

@@ -9,6 +9,8 @@ struct Ingress: Sendable {
     let fanout: Fanout
     let reader: PartitionRangeReader
     let admin: KafkaAdmin
+    /// Who wrote a message the log no longer holds (edits and deletes of old messages).
+    let snapshots: SnapshotStore?
     let partitioner: RoomPartitioner
     let epoch: LogEpoch
     let metrics: GatewayMetrics
@@ -64,7 +66,11 @@ struct Ingress: Sendable {
         let found = FoundAuthor()
         do {
             let watermarks = try await admin.watermarks(topic: ChatTopics.rooms, partition: partition, timeout: .seconds(5))
-            guard offset >= watermarks.low, offset < watermarks.high else { return nil }
+            guard offset < watermarks.high else { return nil }
+            if offset < watermarks.low {
+                // Retention removed it from the log; the compacted history still knows its author.
+                return try await snapshots?.author(ofMessageAt: offset, room: room, partition: partition)
+            }
             try await reader.read(partition: partition, from: offset, to: offset + 1) { record in
                 guard let event = RoomEvent(decoding: record.value), event.room == room, case .message = event.kind else { return }
                 found.set(event.from)

@@ -4,7 +4,9 @@ import ChatHistory
 import Foundation
 import HummingbirdTesting
 import NIOCore
+import HummingbirdWSClient
 import ServiceLifecycle
+import Synchronization
 import Testing
 
 /// The HTTP history API of a node that runs its own compactor, after retention.
@@ -12,7 +14,7 @@ import Testing
 struct GatewayHistoryTests {
     static let secret = "history-tests-secret-of-at-least-32-bytes"
 
-    @Test("GET /v1/rooms/{room}/messages pages through history the log no longer holds")
+    @Test("History the log no longer holds: paged over HTTP, and edited by its authors only")
     func httpHistoryAfterRetention() async throws {
         try await withChatCluster(partitions: 1) { fixture, root in
             var gateway = GatewayConfiguration(nodeID: "history-node")
@@ -60,9 +62,39 @@ struct GatewayHistoryTests {
                 }
                 #expect(paged == log.oracle(room: room, span: configuration.duplicateSpan).map(\.body), "room \(room)")
             }
+
+            // Edits and deletes of a message only the snapshots still hold are authorised from them.
+            let room = log.rooms[0]
+            let old = try #require(log.oracle(room: room, span: configuration.duplicateSpan).first { $0.offset < low })
+            let author = try await authority.issue(user: old.from, rooms: nil, admin: false, lifetime: 600)
+            let stranger = try await authority.issue(user: "mallory", rooms: nil, admin: false, lifetime: 600)
+            let edit = #"{"op":"edit","room":"\#(room)","msgId":"\#(old.msgId)","body":"edited long after","id":"e"}"#
+            let refused = try await exchange(port: port, token: stranger, room: room.value, request: edit)
+            #expect(refused.contains(#""op":"error""#) && refused.contains(#""code":"forbidden""#), "\(refused)")
+            let accepted = try await exchange(port: port, token: author, room: room.value, request: edit)
+            #expect(accepted.contains(#""op":"ack""#) && accepted.contains(#""msgId":"\#(old.msgId)""#), "\(accepted)")
             await group.triggerGracefulShutdown()
             _ = await running.result
         }
+    }
+
+    /// Joins `room` over a WebSocket, sends `request` (with id "e") and returns the reply to it.
+    private func exchange(port: Int, token: String, room: String, request: String) async throws -> String {
+        let reply = Mutex("")
+        _ = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/v1/ws?token=\(token)", logger: quietLogger("test.ws")) {
+            inbound, outbound, _ in
+            try await outbound.write(.text(#"{"op":"join","room":"\#(room)","id":"j"}"#))
+            for try await message in inbound.messages(maxSize: 1 << 22) {
+                guard case .text(let text) = message else { continue }
+                if text.contains(#""op":"joined""#) { try await outbound.write(.text(request)) }
+                if text.contains(#""id":"e""#) {
+                    reply.withLock { $0 = text }
+                    break
+                }
+            }
+            try await outbound.close(.normalClosure, reason: nil)
+        }
+        return reply.withLock { $0 }
     }
 
     private func get(port: Int, _ path: String, token: String) async throws -> (Int, String) {
