@@ -192,7 +192,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "ChatGateway", "Kafka", "ChatDomain",
+                "ChatGateway", "ChatFanout", "Kafka", "ChatDomain",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],

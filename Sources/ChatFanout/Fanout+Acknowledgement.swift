@@ -27,8 +27,7 @@ extension Fanout {
         let state = try await ensureAssigned(position.partition)
         if state.position <= position.offset {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                state.waiters.append(
-                    ProcessedWaiter(offset: position.offset, deadline: ContinuousClock.now.advanced(by: timeout), continuation: continuation))
+                state.waiters.insert(offset: position.offset, deadline: ContinuousClock.now.advanced(by: timeout), waiter: continuation)
             }
         }
         let key = DuplicateWindow.Key(room: room.value, user: user, cmid: cmid)
@@ -51,22 +50,14 @@ extension Fanout {
     }
 
     func resolveWaiters(_ state: PartitionState) {
-        guard !state.waiters.isEmpty else { return }
-        let position = state.position
-        state.waiters.removeAll { waiter in
-            guard waiter.offset < position else { return false }
-            waiter.continuation.resume()
-            return true
-        }
+        for waiter in state.waiters.removeProcessed(before: state.position) { waiter.resume() }
     }
 
     func expireWaiters() {
         let now = ContinuousClock.now
-        for state in partitions.values where !state.waiters.isEmpty {
-            state.waiters.removeAll { waiter in
-                guard waiter.deadline <= now else { return false }
-                waiter.continuation.resume(throwing: FanoutError.unavailable("the fan-out has not read offset \(waiter.offset) yet"))
-                return true
+        for state in partitions.values {
+            for (offset, waiter) in state.waiters.removeExpired(at: now) {
+                waiter.resume(throwing: FanoutError.unavailable("the fan-out has not read offset \(offset) yet"))
             }
         }
     }

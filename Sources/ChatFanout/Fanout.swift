@@ -44,8 +44,7 @@ public actor Fanout: Service {
         await commitPositions()
         await consumer.close()
         for state in partitions.values {
-            for waiter in state.waiters { waiter.continuation.resume(throwing: FanoutError.shuttingDown) }
-            state.waiters.removeAll()
+            for waiter in state.waiters.removeAll() { waiter.resume(throwing: FanoutError.shuttingDown) }
         }
     }
 

@@ -11,7 +11,7 @@ final class PartitionState {
     private var evictionFloor: Int64
     var duplicates: DuplicateWindow
     var rooms: [RoomName: RoomCache] = [:]
-    var waiters: [ProcessedWaiter] = []
+    var waiters = OffsetWaiters<CheckedContinuation<Void, any Error>>()
     private let cachedEventsPerRoom: Int
     private let cachedRooms: Int
 
@@ -43,11 +43,4 @@ final class PartitionState {
         rooms[victim.key] = nil
         evictionFloor = position
     }
-}
-
-/// A task waiting until the fan-out has processed an offset (acknowledging a send).
-struct ProcessedWaiter {
-    var offset: Int64
-    var deadline: ContinuousClock.Instant
-    var continuation: CheckedContinuation<Void, any Error>
 }
