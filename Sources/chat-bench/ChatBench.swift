@@ -33,6 +33,7 @@ struct ChatBench: AsyncParsableCommand {
             setup: .init(rooms: rooms, members: members, rate: rate, seconds: seconds, ingestClients: ingestClients, window: window,
                          ingestSeconds: ingestSeconds, idleSessions: idleSessions, cores: ProcessInfo.processInfo.activeProcessorCount,
                          inProcess: url == nil))
+        let loadAtStart = ChatBenchReport.LoadAverage.now()
         var node: InProcessNode?
         let target: String
         if let url {
@@ -68,6 +69,7 @@ struct ChatBench: AsyncParsableCommand {
                 progress("connections: skipped, no chatd at \(binary) (build it or pass --chatd)")
             }
         }
+        report.loadAverage = .init(start: loadAtStart, end: ChatBenchReport.LoadAverage.now())
         report.computeRatios()
         let json = try report.json()
         FileHandle.standardOutput.write(json)

@@ -37,6 +37,21 @@ struct ChatBenchReport: Codable, Sendable {
     var connections: ConnectionsScenario.Result?
     var ratios = Ratios()
     var targets = Targets()
+    /// The machine's 1-minute load average when the run started and ended: other work on the same
+    /// cores moves every figure, the baselines' included.
+    var loadAverage: LoadAverage?
+
+    struct LoadAverage: Codable, Sendable {
+        var start: Double
+        var end: Double
+
+        static func now() -> Double {
+            guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8),
+                let first = text.split(separator: " ").first, let value = Double(first)
+            else { return -1 }
+            return value
+        }
+    }
 
     init(setup: Setup) { self.setup = setup }
 
@@ -76,7 +91,11 @@ struct ChatBenchReport: Codable, Sendable {
             lines.append("| idle sessions | \(c.sessionsOpen)/\(c.sessionsRequested), \(c.rssPerSessionKB) KB RSS each, idle CPU \(c.idleCPUPercent)% |")
         }
         lines.append("")
-        lines.append("Ratios: \(ratios)")
+        func show(_ value: Double?) -> String { value.map { "\($0)" } ?? "n/a" }
+        lines.append("Ratios: fan-out p99 / broadcast WebSocket p99 = \(show(ratios.fanoutP99VersusWebSocket)); "
+            + "fan-out p99 / librdkafka p99 = \(show(ratios.fanoutP99VersusKafka)); "
+            + "ingest / broadcast WebSocket = \(show(ratios.ingestVersusWebSocket)).")
+        if let load = loadAverage { lines.append("Load average (1 min) at start / end: \(load.start) / \(load.end) on \(setup.cores) cores.") }
         return lines.joined(separator: "\n") + "\n"
     }
 }
