@@ -187,7 +187,7 @@ struct SlowSessionCloser: Sendable {
         let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: buffer)
         let channel = self.channel
         channel.writeAndFlush(frame, promise: nil)
-        channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(grace.components.seconds) * 1_000_000_000)) { channel.close(promise: nil) }
+        channel.eventLoop.scheduleTask(in: .nanoseconds(grace.wholeNanoseconds)) { channel.close(promise: nil) }
     }
 }
 

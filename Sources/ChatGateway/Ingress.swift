@@ -102,7 +102,7 @@ struct Ingress: Sendable {
     private func durablePosition(_ delivery: KafkaDelivery, started: ContinuousClock.Instant) async throws(ProtocolError) -> KafkaPosition {
         do {
             let position = try await delivery.position()
-            metrics.produceLatency.recordNanoseconds(Int64((ContinuousClock.now - started).nanoseconds))
+            metrics.produceLatency.recordNanoseconds(Int64((ContinuousClock.now - started).wholeNanoseconds))
             return position
         } catch {
             throw ProtocolError(.unavailable, "Kafka did not acknowledge the message (\(error)); retry with the same cmid")
@@ -132,8 +132,3 @@ final class FoundAuthor: Sendable {
     var value: String? { author.withLock { $0 } }
 }
 
-extension Duration {
-    var nanoseconds: Int64 {
-        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
-    }
-}

@@ -28,7 +28,7 @@ public actor PresenceService: Service {
         self.producer = producer
         self.admin = admin
         self.logger = logger
-        self.table = PresenceTable(staleAfter: configuration.staleAfter.milliseconds)
+        self.table = PresenceTable(staleAfter: configuration.staleAfter.wholeMilliseconds)
     }
 
     public func run() async throws {
@@ -203,8 +203,3 @@ public actor PresenceService: Service {
     }
 }
 
-extension Duration {
-    var milliseconds: Int64 {
-        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
-    }
-}
