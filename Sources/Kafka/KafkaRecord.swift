@@ -20,6 +20,9 @@ public struct KafkaProducerRecord: Sendable {
     /// Milliseconds since the Unix epoch; `nil` lets the producer stamp the current time.
     public var timestampMilliseconds: Int64?
 
+    /// Inlinable, so that callers building many records construct each in place, without a call
+    /// and a copy per record.
+    @inlinable
     public init(
         topic: String,
         partition: Int32,

@@ -40,7 +40,7 @@ struct ShutdownTests {
     func closeWithFullBuffer() async throws {
         try await withCluster(partitions: 1) { cluster in
             let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers))
-            for result in await producer.send((0..<500).map { record("t", 0, "\($0)") }) { _ = try result.get() }
+            _ = try await producer.send((0..<500).map { record("t", 0, "\($0)") }).get()
             let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster), bufferCapacity: 10)
             try await consumer.assign([KafkaTopicPartition(topic: "t", partition: 0, offset: .beginning)])
             try await Task.sleep(for: .milliseconds(300))
