@@ -36,9 +36,7 @@ public final class KafkaProducer: Sendable {
     public func send(_ record: KafkaProducerRecord) async throws -> KafkaPosition {
         while true {
             do {
-                return try await withCheckedThrowingContinuation { continuation in
-                    core.produce(record, waiter: .single(continuation))
-                }
+                return try await produce(record).position()
             } catch let error as KafkaError where error.code == .queueFull {
                 // The local queue is bounded (`queue.buffering.max.messages`): wait for room.
                 try await Task.sleep(for: .milliseconds(1))
@@ -53,9 +51,7 @@ public final class KafkaProducer: Sendable {
     /// - Throws: `KafkaError` with code `.queueFull` (retriable) when the bounded local queue is full.
     public func produce(_ record: KafkaProducerRecord) throws(KafkaError) -> KafkaDelivery {
         let delivery = KafkaDelivery()
-        guard core.produce(record, waiter: .delivery(delivery)) else {
-            throw KafkaError(code: .queueFull, message: "the producer's local queue is full")
-        }
+        try core.produce(record, delivery: delivery)
         return delivery
     }
 
@@ -108,19 +104,6 @@ public final class KafkaProducer: Sendable {
     /// Safe to call more than once.
     public func close(flushTimeout: Duration = .seconds(10)) async {
         await core.close(flushTimeout: flushTimeout)
-    }
-}
-
-/// How a record sent on its own reaches its sender.
-enum DeliveryWaiter {
-    case single(CheckedContinuation<KafkaPosition, any Error>)
-    case delivery(KafkaDelivery)
-
-    func resolve(_ result: Result<KafkaPosition, KafkaError>) {
-        switch self {
-        case .single(let continuation): continuation.resume(with: result.mapError { $0 as any Error })
-        case .delivery(let delivery): delivery.complete(with: result)
-        }
     }
 }
 
@@ -250,30 +233,40 @@ final class DeliveryBatch: Sendable {
 
 /// The pending delivery report of one record from ``KafkaProducer/produce(_:)``.
 public final class KafkaDelivery: Sendable {
+    private typealias Waiter = UnsafeContinuation<KafkaPosition, any Error>
+
     private struct State {
         var result: Result<KafkaPosition, KafkaError>?
-        var continuation: CheckedContinuation<KafkaPosition, any Error>?
+        var waiter: Waiter?
+        /// Further tasks awaiting the same delivery (rare).
+        var moreWaiters: [Waiter] = []
     }
 
     private let state = Mutex(State())
 
     init() {}
 
+    /// Called once per delivery, by the producer's poll thread (or at once when the record is refused).
     func complete(with result: Result<KafkaPosition, KafkaError>) {
-        let continuation = state.withLock { state -> CheckedContinuation<KafkaPosition, any Error>? in
+        let (waiter, moreWaiters) = state.withLock { state -> (Waiter?, [Waiter]) in
             state.result = result
-            defer { state.continuation = nil }
-            return state.continuation
+            defer {
+                state.waiter = nil
+                state.moreWaiters = []
+            }
+            return (state.waiter, state.moreWaiters)
         }
-        continuation?.resume(with: result.mapError { $0 as any Error })
+        // Each waiter is stored once and taken out here once: resumed exactly once.
+        waiter?.resume(with: result.mapError { $0 as any Error })
+        for waiter in moreWaiters { waiter.resume(with: result.mapError { $0 as any Error }) }
     }
 
     /// Waits for the delivery report: where the record landed, or why it was not delivered.
     public func position() async throws -> KafkaPosition {
-        try await withCheckedThrowingContinuation { continuation in
+        try await withUnsafeThrowingContinuation { (continuation: Waiter) in
             let ready = state.withLock { state -> Result<KafkaPosition, KafkaError>? in
                 if let result = state.result { return result }
-                state.continuation = continuation
+                if state.waiter == nil { state.waiter = continuation } else { state.moreWaiters.append(continuation) }
                 return nil
             }
             if let ready { continuation.resume(with: ready.mapError { $0 as any Error }) }

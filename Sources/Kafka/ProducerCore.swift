@@ -32,7 +32,7 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
 
     private struct State {
         var nextID: UInt64 = 1
-        var pending: [UInt64: DeliveryWaiter] = [:]
+        var pending: [UInt64: KafkaDelivery] = [:]
         var nextBatch: UInt64 = 1
         var batches: [UInt64: DeliveryBatch] = [:]
         /// Batches submitted and not yet taken by the poll thread, oldest first.
@@ -108,19 +108,28 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
         var index = job.next
         var queueFull = false
         let (number, batch) = (job.number, job.batch)
-        job.records.withUnsafeBufferPointer { buffer in
-            while index < end {
-                let outcome = Self.enqueue(buffer.baseAddress! + index, id: Self.batchOpaque(number, index), handle: handle)
-                if outcome == RD_KAFKA_RESP_ERR__QUEUE_FULL {
-                    queueFull = true
-                    break
+        // A batch's records usually share their topic: its C string is made once per call, and a
+        // record's topic is compared with it (the same string storage compares equal without a
+        // retain), instead of a retain, C string and release per record.
+        let topic = job.records[index].topic
+        topic.withCString { cTopic in
+            job.records.withUnsafeBufferPointer { buffer in
+                while index < end {
+                    let record = buffer.baseAddress! + index
+                    let id = Self.batchOpaque(number, index)
+                    let outcome = record.pointee.topic == topic
+                        ? Self.enqueue(record, topic: cTopic, id: id, handle: handle)
+                        : record.pointee.topic.withCString { Self.enqueue(record, topic: $0, id: id, handle: handle) }
+                    if outcome == RD_KAFKA_RESP_ERR__QUEUE_FULL {
+                        queueFull = true
+                        break
+                    }
+                    if outcome != RD_KAFKA_RESP_ERR_NO_ERROR {
+                        failUnsent(batch, number: number, index..<index + 1, of: buffer,
+                                   KafkaError(outcome, "cannot produce to \(record.pointee.topic)[\(record.pointee.partition)]"))
+                    }
+                    index += 1
                 }
-                if outcome != RD_KAFKA_RESP_ERR_NO_ERROR {
-                    let record = buffer[index]
-                    failUnsent(batch, number: number, index..<index + 1, of: buffer,
-                               KafkaError(outcome, "cannot produce to \(record.topic)[\(record.partition)]"))
-                }
-                index += 1
             }
         }
         job.next = index
@@ -141,35 +150,41 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
         KafkaThread.start(name: "kafka-producer-poll") { self.pollLoop() }
     }
 
-    /// Registers the waiter and enqueues the record. Returns false, leaving the waiter unresolved,
-    /// only when the local queue is full and the caller should retry; every other outcome resolves it.
-    @discardableResult
-    func produce(_ record: KafkaProducerRecord, waiter: DeliveryWaiter) -> Bool {
+    /// Registers the delivery and enqueues the record on the calling thread. Throws `.queueFull`,
+    /// leaving the delivery untouched, when the local queue is full; any other refusal completes
+    /// the delivery with the error.
+    func produce(_ record: KafkaProducerRecord, delivery: KafkaDelivery) throws(KafkaError) {
         let id: UInt64? = state.withLock { state in
             if state.closing { return nil }
             let id = state.nextID
             state.nextID += 1
-            state.pending[id] = waiter
+            state.pending[id] = delivery
             return id
         }
         guard let id else {
-            waiter.resolve(.failure(.closed("producer")))
-            return true
+            delivery.complete(with: .failure(.closed("producer")))
+            return
         }
         inFlight.add(1, ordering: .relaxed)
-        let outcome = withUnsafePointer(to: record) { Self.enqueue($0, id: id, handle: handle.pointer) }
-        if outcome == RD_KAFKA_RESP_ERR_NO_ERROR { return true }
+        let handle = handle.pointer
+        let outcome = withUnsafePointer(to: record) { record in
+            record.pointee.topic.withCString { Self.enqueue(record, topic: $0, id: id, handle: handle) }
+        }
+        if outcome == RD_KAFKA_RESP_ERR_NO_ERROR { return }
         state.withLock { _ = $0.pending.removeValue(forKey: id) }
         inFlight.subtract(1, ordering: .relaxed)
-        let error = KafkaError(outcome, "cannot produce to \(record.topic)[\(record.partition)]")
-        if error.code == .queueFull, case .delivery = waiter { return false }
-        waiter.resolve(.failure(error))
-        return true
+        if outcome == RD_KAFKA_RESP_ERR__QUEUE_FULL {
+            throw KafkaError(code: .queueFull, message: "the producer's local queue is full")
+        }
+        delivery.complete(with: .failure(KafkaError(outcome, "cannot produce to \(record.topic)[\(record.partition)]")))
     }
 
-    /// Hands one record to librdkafka (which copies it). Reads the record in place, through a
-    /// pointer, so that the record itself is not copied.
-    private static func enqueue(_ record: UnsafePointer<KafkaProducerRecord>, id: UInt64, handle: OpaquePointer) -> rd_kafka_resp_err_t {
+    /// Hands one record to librdkafka (which copies it), with its topic already as a C string.
+    /// Reads the record in place, through a pointer: neither the record nor its arrays are copied
+    /// or retained.
+    private static func enqueue(
+        _ record: UnsafePointer<KafkaProducerRecord>, topic: UnsafePointer<CChar>, id: UInt64, handle: OpaquePointer
+    ) -> rd_kafka_resp_err_t {
         var headers: OpaquePointer? = nil
         if !record.pointee.headers.isEmpty {
             headers = rd_kafka_headers_new(record.pointee.headers.count)
@@ -180,19 +195,17 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
             }
         }
         let opaque = UnsafeMutableRawPointer(bitPattern: UInt(id))
+        // librdkafka stamps the current time for a timestamp of 0.
         let timestamp = record.pointee.timestampMilliseconds ?? 0
         let partition = record.pointee.partition
-        let result = record.pointee.topic.withCString { topic in
-            record.pointee.value.withUnsafeBytes { value in
-                guard let key = record.pointee.key else {
-                    return chat_kafka_produce(
-                        handle, topic, partition, nil, 0, value.baseAddress, value.count, headers, timestamp, opaque)
-                }
-                return key.withUnsafeBytes { keyBytes in
-                    chat_kafka_produce(
-                        handle, topic, partition, keyBytes.baseAddress, keyBytes.count, value.baseAddress, value.count,
-                        headers, timestamp, opaque)
-                }
+        let result = record.pointee.value.withUnsafeBytes { value in
+            guard let key = record.pointee.key else {
+                return chat_kafka_produce(handle, topic, partition, nil, 0, value.baseAddress, value.count, headers, timestamp, opaque)
+            }
+            return key.withUnsafeBytes { keyBytes in
+                chat_kafka_produce(
+                    handle, topic, partition, keyBytes.baseAddress, keyBytes.count, value.baseAddress, value.count,
+                    headers, timestamp, opaque)
             }
         }
         if result != RD_KAFKA_RESP_ERR_NO_ERROR, let headers { rd_kafka_headers_destroy(headers) }
@@ -252,7 +265,7 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
         }
         let undelivered = KafkaError(code: .destroyed, message: "producer closed before delivery", isRetriable: true)
         for batch in batches { batch.failRemaining(undelivered) }
-        for waiter in leftovers { waiter.resolve(.failure(undelivered)) }
+        for delivery in leftovers { delivery.complete(with: .failure(undelivered)) }
         rd_kafka_queue_destroy(mainQueue)
         handle.destroyBlocking()
         for waiter in waiters { waiter.resume() }
@@ -286,9 +299,9 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
         }
         reports.pointee.removeAll(keepingCapacity: true)
         guard !singles.isEmpty else { return }
-        let waiters = state.withLock { state in singles.map { state.pending.removeValue(forKey: $0.id) } }
-        for (report, waiter) in zip(singles, waiters) {
-            waiter?.resolve(Self.result(report))
+        let deliveries = state.withLock { state in singles.map { state.pending.removeValue(forKey: $0.id) } }
+        for (report, delivery) in zip(singles, deliveries) {
+            delivery?.complete(with: Self.result(report))
         }
     }
 
