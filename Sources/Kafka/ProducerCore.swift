@@ -3,6 +3,12 @@ import CRdKafka
 import Logging
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The producer's state shared between Swift tasks and its poll thread.
 ///
 /// Records sent one at a time (`send(_:)`, `produce(_:)`) are handed to librdkafka by the calling
@@ -74,6 +80,10 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
 
     private let inFlight = Atomic<Int>(0)
     var pendingCount: Int { inFlight.load(ordering: .relaxed) }
+    /// Tasks between being accepted by `produce` (under the lock, before `closing`) and the return
+    /// of their `rd_kafka_producev`: the poll thread waits for none to be left before it destroys
+    /// the client.
+    private let callersProducing = Atomic<Int>(0)
 
     static let batchBit: UInt64 = 1 << 63
     /// Records a batch may hold: the record's index takes the low 24 bits of the message opaque.
@@ -159,6 +169,7 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
             let id = state.nextID
             state.nextID += 1
             state.pending[id] = delivery
+            callersProducing.add(1, ordering: .relaxed)
             return id
         }
         guard let id else {
@@ -170,6 +181,7 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
         let outcome = withUnsafePointer(to: record) { record in
             record.pointee.topic.withCString { Self.enqueue(record, topic: $0, id: id, handle: handle) }
         }
+        callersProducing.subtract(1, ordering: .releasing)
         if outcome == RD_KAFKA_RESP_ERR_NO_ERROR { return }
         state.withLock { _ = $0.pending.removeValue(forKey: id) }
         inFlight.subtract(1, ordering: .relaxed)
@@ -266,6 +278,8 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
         let undelivered = KafkaError(code: .destroyed, message: "producer closed before delivery", isRetriable: true)
         for batch in batches { batch.failRemaining(undelivered) }
         for delivery in leftovers { delivery.complete(with: .failure(undelivered)) }
+        // A task accepted just before `closing` may still be inside rd_kafka_producev.
+        while callersProducing.load(ordering: .acquiring) > 0 { sched_yield() }
         rd_kafka_queue_destroy(mainQueue)
         handle.destroyBlocking()
         for waiter in waiters { waiter.resume() }
