@@ -8,6 +8,7 @@ public struct KafkaErrorCode: RawRepresentable, Hashable, Sendable, CustomString
     public static let noError = KafkaErrorCode(rawValue: 0)
     public static let offsetOutOfRange = KafkaErrorCode(rawValue: 1)
     public static let unknownTopicOrPartition = KafkaErrorCode(rawValue: 3)
+    public static let messageSizeTooLarge = KafkaErrorCode(rawValue: 10)
     public static let leaderNotAvailable = KafkaErrorCode(rawValue: 5)
     public static let notLeaderForPartition = KafkaErrorCode(rawValue: 6)
     public static let requestTimedOut = KafkaErrorCode(rawValue: 7)
@@ -15,6 +16,8 @@ public struct KafkaErrorCode: RawRepresentable, Hashable, Sendable, CustomString
     public static let notEnoughReplicasAfterAppend = KafkaErrorCode(rawValue: 20)
     public static let topicAlreadyExists = KafkaErrorCode(rawValue: 36)
     public static let unsupportedFeature = KafkaErrorCode(rawValue: -165)
+    /// The topic has no such partition (local: librdkafka knows the topic's partitions).
+    public static let unknownPartition = KafkaErrorCode(rawValue: -190)
     public static let messageTimedOut = KafkaErrorCode(rawValue: -192)
     public static let transport = KafkaErrorCode(rawValue: -195)
     public static let allBrokersDown = KafkaErrorCode(rawValue: -187)

@@ -36,9 +36,7 @@ public final class KafkaProducer: Sendable {
     public func send(_ record: KafkaProducerRecord) async throws -> KafkaPosition {
         while true {
             do {
-                return try await withCheckedThrowingContinuation { continuation in
-                    core.produce(record, waiter: .single(continuation))
-                }
+                return try await produce(record).position()
             } catch let error as KafkaError where error.code == .queueFull {
                 // The local queue is bounded (`queue.buffering.max.messages`): wait for room.
                 try await Task.sleep(for: .milliseconds(1))
@@ -53,32 +51,38 @@ public final class KafkaProducer: Sendable {
     /// - Throws: `KafkaError` with code `.queueFull` (retriable) when the bounded local queue is full.
     public func produce(_ record: KafkaProducerRecord) throws(KafkaError) -> KafkaDelivery {
         let delivery = KafkaDelivery()
-        guard core.produce(record, waiter: .delivery(delivery)) else {
-            throw KafkaError(code: .queueFull, message: "the producer's local queue is full")
-        }
+        try core.produce(record, delivery: delivery)
         return delivery
     }
 
     /// Produces records in order and waits for all their delivery reports with one suspension.
-    public func send(_ records: [KafkaProducerRecord]) async -> [Result<KafkaPosition, KafkaError>] {
-        guard !records.isEmpty else { return [] }
-        let batch = DeliveryBatch(count: records.count)
-        guard let number = core.registerBatch(batch, count: records.count) else {
-            return Array(repeating: .failure(.closed("producer")), count: records.count)
-        }
-        var index = 0
-        while index < records.count {
-            let outcome = core.enqueueBatchRecord(records[index], number: number, index: index)
-            if outcome == RD_KAFKA_RESP_ERR_NO_ERROR {
-                index += 1
-            } else if outcome == RD_KAFKA_RESP_ERR__QUEUE_FULL {
-                try? await Task.sleep(for: .milliseconds(1))
-            } else {
-                core.batchRecordFailed(batch, number: number, index: index, KafkaError(outcome, "cannot produce to \(records[index].topic)[\(records[index].partition)]"))
-                index += 1
+    ///
+    /// The result holds every record's position and, apart, the records that were not delivered
+    /// with their errors: a record librdkafka refuses at once (larger than `message.max.bytes`, for a
+    /// partition the topic does not have) fails alone and the others are still sent. The batch is
+    /// queued once for the producer's poll thread, which hands its records to librdkafka in order
+    /// (after the batches queued before it) and waits for room when the bounded local queue is
+    /// full; per record there is no lock, allocation, task or continuation on the Swift side.
+    public func send(_ records: [KafkaProducerRecord]) async -> KafkaBatchResult {
+        guard records.count <= ProducerCore.maxBatchRecords else {
+            var positions: [KafkaPosition] = []
+            var failures: [KafkaBatchResult.Failure] = []
+            for start in stride(from: 0, to: records.count, by: ProducerCore.maxBatchRecords) {
+                let part = await send(Array(records[start..<min(start + ProducerCore.maxBatchRecords, records.count)]))
+                failures += part.failures.map { KafkaBatchResult.Failure(index: start + $0.index, error: $0.error) }
+                positions += part.positions
             }
+            return KafkaBatchResult(positions: positions, failures: failures)
         }
-        return await batch.results()
+        guard !records.isEmpty else { return KafkaBatchResult(positions: []) }
+        let batch = DeliveryBatch(count: records.count)
+        guard core.submitBatch(records, batch) else {
+            let error = KafkaError.closed("producer")
+            return KafkaBatchResult(
+                positions: records.map { KafkaPosition(partition: $0.partition, offset: KafkaBatchResult.noOffset) },
+                failures: records.indices.map { KafkaBatchResult.Failure(index: $0, error: error) })
+        }
+        return await batch.result()
     }
 
     /// Waits until every record produced so far has its delivery report, or the timeout passes.
@@ -103,72 +107,122 @@ public final class KafkaProducer: Sendable {
     }
 }
 
-/// How a produced record's delivery report reaches its sender.
-enum DeliveryWaiter {
-    case single(CheckedContinuation<KafkaPosition, any Error>)
-    case batch(DeliveryBatch, Int)
-    case delivery(KafkaDelivery)
-
-    func resolve(_ result: Result<KafkaPosition, KafkaError>) {
-        switch self {
-        case .single(let continuation): continuation.resume(with: result.mapError { $0 as any Error })
-        case .batch(let batch, let index): batch.complete(index, with: result)
-        case .delivery(let delivery): delivery.complete(with: result)
-        }
-    }
-}
-
-/// Collects the delivery reports of a batch and resumes its sender once, when all are in.
+/// Collects the delivery reports of a `send([...])` batch in place and resumes its sender once,
+/// when all are in.
 final class DeliveryBatch: Sendable {
     private struct State {
-        var results: [Result<KafkaPosition, KafkaError>?]
+        var positions: [KafkaPosition]
+        var done: [Bool]
+        var failures: [KafkaBatchResult.Failure] = []
         var remaining: Int
-        var continuation: CheckedContinuation<[Result<KafkaPosition, KafkaError>], Never>?
+        var continuation: CheckedContinuation<KafkaBatchResult, Never>?
+        var result: KafkaBatchResult?
+
+        /// Builds the result once the last record is in; hands over the arrays without copying them.
+        mutating func finish() -> KafkaBatchResult {
+            failures.sort { $0.index < $1.index }
+            let result = KafkaBatchResult(positions: positions, failures: failures)
+            positions = []
+            failures = []
+            done = []
+            return result
+        }
     }
 
     private let state: Mutex<State>
 
     init(count: Int) {
-        state = Mutex(State(results: Array(repeating: nil, count: count), remaining: count))
+        state = Mutex(State(
+            positions: Array(repeating: KafkaPosition(partition: -1, offset: KafkaBatchResult.noOffset), count: count),
+            done: Array(repeating: false, count: count), remaining: count))
     }
 
-    func complete(_ index: Int, with result: Result<KafkaPosition, KafkaError>) {
-        let finished = state.withLock { state -> (CheckedContinuation<[Result<KafkaPosition, KafkaError>], Never>, [Result<KafkaPosition, KafkaError>])? in
-            state.results[index] = result
-            state.remaining -= 1
-            guard state.remaining == 0, let continuation = state.continuation else { return nil }
-            state.continuation = nil
-            return (continuation, state.results.map { $0! })
-        }
-        if let (continuation, results) = finished { continuation.resume(returning: results) }
-    }
-
-    /// Completes several records with one lock; returns true when that finished the batch.
-    func completeMany(_ completions: [(Int, Result<KafkaPosition, KafkaError>)]) -> Bool {
-        let finished = state.withLock { state -> (CheckedContinuation<[Result<KafkaPosition, KafkaError>], Never>?, [Result<KafkaPosition, KafkaError>])? in
-            for (index, result) in completions where state.results[index] == nil {
-                state.results[index] = result
-                state.remaining -= 1
+    /// Records a run of this batch's delivery reports under one lock; true when that finished the batch.
+    func complete(_ reports: UnsafeBufferPointer<ProducerCore.DeliveryReport>) -> Bool {
+        let finished = state.withLock { state -> (CheckedContinuation<KafkaBatchResult, Never>?, KafkaBatchResult)? in
+            // Work on the arrays moved out of the state, through their buffers: no copy, no
+            // uniqueness check per record.
+            var positions: [KafkaPosition] = []
+            var done: [Bool] = []
+            swap(&positions, &state.positions)
+            swap(&done, &state.done)
+            var remaining = state.remaining
+            var failures: [KafkaBatchResult.Failure] = []
+            positions.withUnsafeMutableBufferPointer { positions in
+                done.withUnsafeMutableBufferPointer { done in
+                    for report in reports {
+                        let index = Int(truncatingIfNeeded: report.id & 0xFF_FFFF)
+                        guard !done[index] else { continue }
+                        done[index] = true
+                        remaining -= 1
+                        if report.error == RD_KAFKA_RESP_ERR_NO_ERROR {
+                            positions[index] = KafkaPosition(partition: report.partition, offset: report.offset)
+                        } else {
+                            positions[index] = KafkaPosition(partition: report.partition, offset: KafkaBatchResult.noOffset)
+                            failures.append(.init(index: index, error: ProducerCore.deliveryError(report)))
+                        }
+                    }
+                }
             }
-            guard state.remaining == 0 else { return nil }
-            let continuation = state.continuation
-            state.continuation = nil
-            return (continuation, continuation == nil ? [] : state.results.map { $0! })
+            swap(&positions, &state.positions)
+            swap(&done, &state.done)
+            state.remaining = remaining
+            state.failures += failures
+            return Self.takeIfFinished(&state)
         }
-        guard let (continuation, results) = finished else { return false }
-        continuation?.resume(returning: results)
+        return Self.resume(finished)
+    }
+
+    /// Fails records that never reached librdkafka; true when that finished the batch.
+    func fail(_ indices: Range<Int>, of records: UnsafeBufferPointer<KafkaProducerRecord>, _ error: KafkaError) -> Bool {
+        let finished = state.withLock { state -> (CheckedContinuation<KafkaBatchResult, Never>?, KafkaBatchResult)? in
+            for index in indices where !state.done[index] {
+                state.done[index] = true
+                state.remaining -= 1
+                state.positions[index] = KafkaPosition(partition: records[index].partition, offset: KafkaBatchResult.noOffset)
+                state.failures.append(.init(index: index, error: error))
+            }
+            return Self.takeIfFinished(&state)
+        }
+        return Self.resume(finished)
+    }
+
+    /// Fails every record without a delivery report yet (the producer closed before they came).
+    func failRemaining(_ error: KafkaError) {
+        let finished = state.withLock { state -> (CheckedContinuation<KafkaBatchResult, Never>?, KafkaBatchResult)? in
+            guard state.remaining > 0 else { return nil }
+            for index in state.done.indices where !state.done[index] {
+                state.done[index] = true
+                state.failures.append(.init(index: index, error: error))
+            }
+            state.remaining = 0
+            return Self.takeIfFinished(&state)
+        }
+        _ = Self.resume(finished)
+    }
+
+    private static func takeIfFinished(_ state: inout State) -> (CheckedContinuation<KafkaBatchResult, Never>?, KafkaBatchResult)? {
+        guard state.remaining == 0, state.result == nil else { return nil }
+        let result = state.finish()
+        guard let continuation = state.continuation else {
+            state.result = result
+            return (nil, result)
+        }
+        state.continuation = nil
+        return (continuation, result)
+    }
+
+    private static func resume(_ finished: (CheckedContinuation<KafkaBatchResult, Never>?, KafkaBatchResult)?) -> Bool {
+        guard let (continuation, result) = finished else { return false }
+        continuation?.resume(returning: result)
         return true
     }
 
-    func failRemaining(_ error: KafkaError) {
-        let pending = state.withLock { state in state.results.indices.filter { state.results[$0] == nil } }
-        _ = completeMany(pending.map { ($0, .failure(error)) })
-    }
-
-    func results() async -> [Result<KafkaPosition, KafkaError>] {
+    /// Waits until every record of the batch is delivered or failed.
+    func result() async -> KafkaBatchResult {
         await withCheckedContinuation { continuation in
-            let ready = state.withLock { state -> [Result<KafkaPosition, KafkaError>]? in
-                if state.remaining == 0 { return state.results.map { $0! } }
+            let ready = state.withLock { state -> KafkaBatchResult? in
+                if let result = state.result { return result }
                 state.continuation = continuation
                 return nil
             }
@@ -179,30 +233,40 @@ final class DeliveryBatch: Sendable {
 
 /// The pending delivery report of one record from ``KafkaProducer/produce(_:)``.
 public final class KafkaDelivery: Sendable {
+    private typealias Waiter = UnsafeContinuation<KafkaPosition, any Error>
+
     private struct State {
         var result: Result<KafkaPosition, KafkaError>?
-        var continuation: CheckedContinuation<KafkaPosition, any Error>?
+        var waiter: Waiter?
+        /// Further tasks awaiting the same delivery (rare).
+        var moreWaiters: [Waiter] = []
     }
 
     private let state = Mutex(State())
 
     init() {}
 
+    /// Called once per delivery, by the producer's poll thread (or at once when the record is refused).
     func complete(with result: Result<KafkaPosition, KafkaError>) {
-        let continuation = state.withLock { state -> CheckedContinuation<KafkaPosition, any Error>? in
+        let (waiter, moreWaiters) = state.withLock { state -> (Waiter?, [Waiter]) in
             state.result = result
-            defer { state.continuation = nil }
-            return state.continuation
+            defer {
+                state.waiter = nil
+                state.moreWaiters = []
+            }
+            return (state.waiter, state.moreWaiters)
         }
-        continuation?.resume(with: result.mapError { $0 as any Error })
+        // Each waiter is stored once and taken out here once: resumed exactly once.
+        waiter?.resume(with: result.mapError { $0 as any Error })
+        for waiter in moreWaiters { waiter.resume(with: result.mapError { $0 as any Error }) }
     }
 
     /// Waits for the delivery report: where the record landed, or why it was not delivered.
     public func position() async throws -> KafkaPosition {
-        try await withCheckedThrowingContinuation { continuation in
+        try await withUnsafeThrowingContinuation { (continuation: Waiter) in
             let ready = state.withLock { state -> Result<KafkaPosition, KafkaError>? in
                 if let result = state.result { return result }
-                state.continuation = continuation
+                if state.waiter == nil { state.waiter = continuation } else { state.moreWaiters.append(continuation) }
                 return nil
             }
             if let ready { continuation.resume(with: ready.mapError { $0 as any Error }) }

@@ -3,7 +3,22 @@ import CRdKafka
 import Logging
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The producer's state shared between Swift tasks and its poll thread.
+///
+/// Records sent one at a time (`send(_:)`, `produce(_:)`) are handed to librdkafka by the calling
+/// task: `produce(_:)` must report a full queue at once, and a hop to another thread would add
+/// latency. Batches (`send([...])`) are handed to librdkafka by the poll thread, which also serves
+/// the delivery reports, as a C program's produce loop does: librdkafka allocates each message
+/// where it is produced and frees it where its delivery report is served, and doing both on one
+/// thread keeps malloc's arenas uncontended (cooperative threads producing while the poll thread
+/// freed cost more than all of the wrapper's own per-record work); it also keeps two cooperative
+/// threads from contending on librdkafka's topic and partition locks.
 final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
     struct DeliveryReport {
         var id: UInt64
@@ -12,11 +27,22 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
         var offset: Int64
     }
 
+    /// A `send([...])` batch waiting for, or in, the poll thread's produce loop.
+    private struct BatchJob {
+        let records: [KafkaProducerRecord]
+        let number: UInt64
+        let batch: DeliveryBatch
+        /// Index of the first record not handed to librdkafka yet.
+        var next = 0
+    }
+
     private struct State {
         var nextID: UInt64 = 1
-        var pending: [UInt64: DeliveryWaiter] = [:]
+        var pending: [UInt64: KafkaDelivery] = [:]
         var nextBatch: UInt64 = 1
         var batches: [UInt64: DeliveryBatch] = [:]
+        /// Batches submitted and not yet taken by the poll thread, oldest first.
+        var jobs: [BatchJob] = []
         var closing = false
         var closed = false
         var closeWaiters: [CheckedContinuation<Void, Never>] = []
@@ -29,108 +55,212 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
     private var handle: KafkaHandle!
     /// The client, for one-shot calls made on ``KafkaBlockingCalls`` (metadata).
     var clientHandle: KafkaHandle { handle }
+    /// librdkafka's main queue, the one `rd_kafka_poll` serves: `rd_kafka_queue_yield` on it wakes
+    /// the poll thread from another thread (`rd_kafka_yield` only works inside a callback). Yielded
+    /// only under `state`'s lock while not `closed`, so never after the poll thread destroyed it.
+    private var mainQueue: OpaquePointer!
     /// Filled by the delivery callback and drained right after, both on the poll thread only.
-    var reports: [DeliveryReport] = []
+    /// Kept behind a pointer: a `var` of a class would cost two dynamic exclusivity checks per record.
+    private let reports = UnsafeMutablePointer<[DeliveryReport]>.allocate(capacity: 1)
 
     init(logger: Logger) {
         self.logger = logger
         self.logSink = KafkaLogSink(logger: logger)
+        reports.initialize(to: [])
+        reports.pointee.reserveCapacity(4096)
+    }
+
+    deinit {
+        reports.deinitialize(count: 1)
+        reports.deallocate()
+    }
+
+    /// Called by the delivery callback, inside `rd_kafka_poll` / `rd_kafka_flush` on the poll thread.
+    func bufferReport(_ report: DeliveryReport) {
+        reports.pointee.append(report)
     }
 
     private let inFlight = Atomic<Int>(0)
     var pendingCount: Int { inFlight.load(ordering: .relaxed) }
+    /// Tasks between being accepted by `produce` (under the lock, before `closing`) and the return
+    /// of their `rd_kafka_producev`: the poll thread waits for none to be left before it destroys
+    /// the client.
+    private let callersProducing = Atomic<Int>(0)
 
     static let batchBit: UInt64 = 1 << 63
+    /// Records a batch may hold: the record's index takes the low 24 bits of the message opaque.
+    static let maxBatchRecords = 1 << 24
     static func batchOpaque(_ number: UInt64, _ index: Int) -> UInt64 { batchBit | (number << 24) | UInt64(index) }
+    /// Records the poll thread hands to librdkafka between two polls for delivery reports.
+    private static let recordsPerPoll = 1024
 
-    /// Registers a batch once; its records are then enqueued without taking the lock.
-    func registerBatch(_ batch: DeliveryBatch, count: Int) -> UInt64? {
-        let number: UInt64? = state.withLock { state in
-            if state.closing { return nil }
+    /// Queues a batch for the poll thread (one lock per batch, nothing per record). False when the
+    /// producer is closing.
+    func submitBatch(_ records: [KafkaProducerRecord], _ batch: DeliveryBatch) -> Bool {
+        inFlight.add(records.count, ordering: .relaxed)
+        let accepted = state.withLock { state in
+            if state.closing { return false }
             let number = state.nextBatch
             state.nextBatch += 1
             state.batches[number] = batch
-            return number
+            state.jobs.append(BatchJob(records: records, number: number, batch: batch))
+            rd_kafka_queue_yield(mainQueue)
+            return true
         }
-        if number != nil { inFlight.add(count, ordering: .relaxed) }
-        return number
+        if !accepted { inFlight.subtract(records.count, ordering: .relaxed) }
+        return accepted
     }
 
-    /// Enqueues one record of a registered batch; lock-free.
-    func enqueueBatchRecord(_ record: KafkaProducerRecord, number: UInt64, index: Int) -> rd_kafka_resp_err_t {
-        Self.enqueue(record, id: Self.batchOpaque(number, index), handle: handle.pointer)
+    /// Hands up to `recordsPerPoll` records of `job` to librdkafka (poll thread only). Returns true
+    /// when it stopped because the local queue is full. A record librdkafka refuses for any other
+    /// reason (unknown partition, too large) fails alone, at once.
+    private func produceSome(_ job: inout BatchJob) -> Bool {
+        let handle = handle.pointer
+        let end = min(job.records.count, job.next + Self.recordsPerPoll)
+        var index = job.next
+        var queueFull = false
+        let (number, batch) = (job.number, job.batch)
+        // A batch's records usually share their topic: its C string is made once per call, and a
+        // record's topic is compared with it (the same string storage compares equal without a
+        // retain), instead of a retain, C string and release per record.
+        let topic = job.records[index].topic
+        topic.withCString { cTopic in
+            job.records.withUnsafeBufferPointer { buffer in
+                while index < end {
+                    let record = buffer.baseAddress! + index
+                    let id = Self.batchOpaque(number, index)
+                    let outcome = record.pointee.topic == topic
+                        ? Self.enqueue(record, topic: cTopic, id: id, handle: handle)
+                        : record.pointee.topic.withCString { Self.enqueue(record, topic: $0, id: id, handle: handle) }
+                    if outcome == RD_KAFKA_RESP_ERR__QUEUE_FULL {
+                        queueFull = true
+                        break
+                    }
+                    if outcome != RD_KAFKA_RESP_ERR_NO_ERROR {
+                        failUnsent(batch, number: number, index..<index + 1, of: buffer,
+                                   KafkaError(outcome, "cannot produce to \(record.pointee.topic)[\(record.pointee.partition)]"))
+                    }
+                    index += 1
+                }
+            }
+        }
+        job.next = index
+        return queueFull
     }
 
-    func batchRecordFailed(_ batch: DeliveryBatch, number: UInt64, index: Int, _ error: KafkaError) {
-        inFlight.subtract(1, ordering: .relaxed)
-        if batch.completeMany([(index, .failure(error))]) { state.withLock { _ = $0.batches.removeValue(forKey: number) } }
+    private func failUnsent(_ batch: DeliveryBatch, number: UInt64, _ indices: Range<Int>, of records: UnsafeBufferPointer<KafkaProducerRecord>, _ error: KafkaError) {
+        guard !indices.isEmpty else { return }
+        inFlight.subtract(indices.count, ordering: .relaxed)
+        if batch.fail(indices, of: records, error) {
+            state.withLock { _ = $0.batches.removeValue(forKey: number) }
+        }
     }
 
     func start(handle: KafkaHandle) {
         self.handle = handle
+        self.mainQueue = rd_kafka_queue_get_main(handle.pointer)
         KafkaThread.start(name: "kafka-producer-poll") { self.pollLoop() }
     }
 
-    /// Registers the waiter and enqueues the record. Returns false, leaving the waiter unresolved,
-    /// only when the local queue is full and the caller should retry; every other outcome resolves it.
-    @discardableResult
-    func produce(_ record: KafkaProducerRecord, waiter: DeliveryWaiter) -> Bool {
+    /// Registers the delivery and enqueues the record on the calling thread. Throws `.queueFull`,
+    /// leaving the delivery untouched, when the local queue is full; any other refusal completes
+    /// the delivery with the error.
+    func produce(_ record: KafkaProducerRecord, delivery: KafkaDelivery) throws(KafkaError) {
         let id: UInt64? = state.withLock { state in
             if state.closing { return nil }
             let id = state.nextID
             state.nextID += 1
-            state.pending[id] = waiter
+            state.pending[id] = delivery
+            callersProducing.add(1, ordering: .relaxed)
             return id
         }
         guard let id else {
-            waiter.resolve(.failure(.closed("producer")))
-            return true
+            delivery.complete(with: .failure(.closed("producer")))
+            return
         }
         inFlight.add(1, ordering: .relaxed)
-        let outcome = Self.enqueue(record, id: id, handle: handle.pointer)
-        if outcome == RD_KAFKA_RESP_ERR_NO_ERROR { return true }
+        let handle = handle.pointer
+        let outcome = withUnsafePointer(to: record) { record in
+            record.pointee.topic.withCString { Self.enqueue(record, topic: $0, id: id, handle: handle) }
+        }
+        callersProducing.subtract(1, ordering: .releasing)
+        if outcome == RD_KAFKA_RESP_ERR_NO_ERROR { return }
         state.withLock { _ = $0.pending.removeValue(forKey: id) }
         inFlight.subtract(1, ordering: .relaxed)
-        let error = KafkaError(outcome, "cannot produce to \(record.topic)[\(record.partition)]")
-        if error.code == .queueFull, case .batch = waiter { return false }
-        waiter.resolve(.failure(error))
-        return true
+        if outcome == RD_KAFKA_RESP_ERR__QUEUE_FULL {
+            throw KafkaError(code: .queueFull, message: "the producer's local queue is full")
+        }
+        delivery.complete(with: .failure(KafkaError(outcome, "cannot produce to \(record.topic)[\(record.partition)]")))
     }
 
-    private static func enqueue(_ record: KafkaProducerRecord, id: UInt64, handle: OpaquePointer) -> rd_kafka_resp_err_t {
+    /// Hands one record to librdkafka (which copies it), with its topic already as a C string.
+    /// Reads the record in place, through a pointer: neither the record nor its arrays are copied
+    /// or retained.
+    private static func enqueue(
+        _ record: UnsafePointer<KafkaProducerRecord>, topic: UnsafePointer<CChar>, id: UInt64, handle: OpaquePointer
+    ) -> rd_kafka_resp_err_t {
         var headers: OpaquePointer? = nil
-        if !record.headers.isEmpty {
-            headers = rd_kafka_headers_new(record.headers.count)
-            for header in record.headers {
+        if !record.pointee.headers.isEmpty {
+            headers = rd_kafka_headers_new(record.pointee.headers.count)
+            for header in record.pointee.headers {
                 header.value.withUnsafeBytes { bytes in
                     _ = rd_kafka_header_add(headers, header.key, -1, bytes.baseAddress, bytes.count)
                 }
             }
         }
         let opaque = UnsafeMutableRawPointer(bitPattern: UInt(id))
-        let timestamp = record.timestampMilliseconds ?? 0
-        let result = record.topic.withCString { topic in
-            record.value.withUnsafeBytes { value in
-                if let key = record.key {
-                    return key.withUnsafeBytes { keyBytes in
-                        chat_kafka_produce(
-                            handle, topic, record.partition, keyBytes.baseAddress, keyBytes.count,
-                            value.baseAddress, value.count, headers, timestamp, opaque)
-                    }
-                }
-                return chat_kafka_produce(
-                    handle, topic, record.partition, nil, 0, value.baseAddress, value.count, headers,
-                    timestamp, opaque)
+        // librdkafka stamps the current time for a timestamp of 0.
+        let timestamp = record.pointee.timestampMilliseconds ?? 0
+        let partition = record.pointee.partition
+        let result = record.pointee.value.withUnsafeBytes { value in
+            guard let key = record.pointee.key else {
+                return chat_kafka_produce(handle, topic, partition, nil, 0, value.baseAddress, value.count, headers, timestamp, opaque)
+            }
+            return key.withUnsafeBytes { keyBytes in
+                chat_kafka_produce(
+                    handle, topic, partition, keyBytes.baseAddress, keyBytes.count, value.baseAddress, value.count,
+                    headers, timestamp, opaque)
             }
         }
         if result != RD_KAFKA_RESP_ERR_NO_ERROR, let headers { rd_kafka_headers_destroy(headers) }
         return result
     }
 
+    /// The poll thread: hands submitted batches to librdkafka in order, `recordsPerPoll` records at
+    /// a time, and serves delivery reports between them (waiting up to 1 ms when the local queue is
+    /// full, up to 100 ms when there is nothing to produce; a submitted batch or `close` wakes it).
     private func pollLoop() {
-        while !state.withLock({ $0.closing }) {
-            rd_kafka_poll(handle.pointer, 100)
+        let pointer = handle.pointer
+        var job: BatchJob?
+        while true {
+            let (closing, taken) = state.withLock { state -> (Bool, BatchJob?) in
+                if state.closing { return (true, nil) }
+                guard job == nil, !state.jobs.isEmpty else { return (false, nil) }
+                return (false, state.jobs.removeFirst())
+            }
+            if closing { break }
+            if let taken { job = taken }
+            guard var current = job else {
+                rd_kafka_poll(pointer, 100)
+                deliverReports()
+                continue
+            }
+            job = nil
+            let queueFull = produceSome(&current)
+            if current.next < current.records.count { job = current }
+            rd_kafka_poll(pointer, queueFull ? 1 : 0)
             deliverReports()
+        }
+        // Records of accepted batches that never reached librdkafka fail now; what did is flushed.
+        let unsent = (job.map { [$0] } ?? []) + state.withLock { state in
+            defer { state.jobs.removeAll() }
+            return state.jobs
+        }
+        let notSent = KafkaError(code: .destroyed, message: "producer closed before the record was sent", isRetriable: true)
+        for job in unsent {
+            job.records.withUnsafeBufferPointer { buffer in
+                failUnsent(job.batch, number: job.number, job.next..<buffer.count, of: buffer, notSent)
+            }
         }
         let flushTimeout = state.withLock { $0.flushTimeout }
         let flushMilliseconds = Int32(flushTimeout.components.seconds * 1000 + flushTimeout.components.attoseconds / 1_000_000_000_000_000)
@@ -139,18 +269,20 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
         if flushResult != RD_KAFKA_RESP_ERR_NO_ERROR {
             logger.warning("producer closed with records still in flight", metadata: ["count": "\(pendingCount)"])
         }
-        let (leftovers, waiters) = state.withLock { state in
+        let (leftovers, batches, waiters) = state.withLock { state in
             state.closed = true
-            let result = (Array(state.pending.values), state.closeWaiters)
-            for batch in state.batches.values { batch.failRemaining(KafkaError(code: .destroyed, message: "producer closed before delivery", isRetriable: true)) }
+            let result = (Array(state.pending.values), Array(state.batches.values), state.closeWaiters)
             state.batches.removeAll()
             state.pending.removeAll()
             state.closeWaiters.removeAll()
             return result
         }
-        for waiter in leftovers {
-            waiter.resolve(.failure(KafkaError(code: .destroyed, message: "producer closed before delivery", isRetriable: true)))
-        }
+        let undelivered = KafkaError(code: .destroyed, message: "producer closed before delivery", isRetriable: true)
+        for batch in batches { batch.failRemaining(undelivered) }
+        for delivery in leftovers { delivery.complete(with: .failure(undelivered)) }
+        // A task accepted just before `closing` may still be inside rd_kafka_producev.
+        while callersProducing.load(ordering: .acquiring) > 0 { sched_yield() }
+        rd_kafka_queue_destroy(mainQueue)
         handle.destroyBlocking()
         for waiter in waiters { waiter.resume() }
     }
@@ -158,53 +290,59 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
     private var cachedBatchNumber: UInt64 = 0
     private var cachedBatch: DeliveryBatch?
 
+    /// Resolves the buffered delivery reports (poll thread only). Consecutive reports of the same
+    /// batch, the usual case, are handed to it as one slice of the buffer: one lock per run.
     private func deliverReports() {
-        guard !reports.isEmpty else { return }
-        let batch = reports
-        reports.removeAll(keepingCapacity: true)
-        inFlight.subtract(batch.count, ordering: .relaxed)
+        let count = reports.pointee.count
+        guard count > 0 else { return }
+        inFlight.subtract(count, ordering: .relaxed)
         var singles: [DeliveryReport] = []
-        var group: [(Int, Result<KafkaPosition, KafkaError>)] = []
-        var groupNumber: UInt64 = 0
-        func flushGroup() {
-            guard !group.isEmpty else { return }
-            if groupNumber != cachedBatchNumber {
-                cachedBatch = state.withLock { $0.batches[groupNumber] }
-                cachedBatchNumber = groupNumber
+        reports.pointee.withUnsafeBufferPointer { buffer in
+            var start = 0
+            while start < buffer.count {
+                let id = buffer[start].id
+                guard id & Self.batchBit != 0 else {
+                    singles.append(buffer[start])
+                    start += 1
+                    continue
+                }
+                let number = Self.batchNumber(id)
+                var end = start + 1
+                while end < buffer.count, buffer[end].id & Self.batchBit != 0, Self.batchNumber(buffer[end].id) == number { end += 1 }
+                completeBatch(number, UnsafeBufferPointer(rebasing: buffer[start..<end]))
+                start = end
             }
-            if let target = cachedBatch, target.completeMany(group) {
-                state.withLock { _ = $0.batches.removeValue(forKey: groupNumber) }
-                cachedBatch = nil
-                cachedBatchNumber = 0
-            }
-            group.removeAll(keepingCapacity: true)
         }
-        for report in batch {
-            guard report.id & Self.batchBit != 0 else {
-                singles.append(report)
-                continue
-            }
-            let number = (report.id & ~Self.batchBit) >> 24
-            let index = Int(report.id & 0xFF_FFFF)
-            if number != groupNumber {
-                flushGroup()
-                groupNumber = number
-            }
-            group.append((index, Self.result(report)))
-        }
-        flushGroup()
+        reports.pointee.removeAll(keepingCapacity: true)
         guard !singles.isEmpty else { return }
-        let waiters = state.withLock { state in singles.map { state.pending.removeValue(forKey: $0.id) } }
-        for (report, waiter) in zip(singles, waiters) {
-            waiter?.resolve(Self.result(report))
+        let deliveries = state.withLock { state in singles.map { state.pending.removeValue(forKey: $0.id) } }
+        for (report, delivery) in zip(singles, deliveries) {
+            delivery?.complete(with: Self.result(report))
         }
     }
 
-    private static func result(_ report: DeliveryReport) -> Result<KafkaPosition, KafkaError> {
+    private static func batchNumber(_ id: UInt64) -> UInt64 { (id & ~batchBit) >> 24 }
+
+    private func completeBatch(_ number: UInt64, _ run: UnsafeBufferPointer<DeliveryReport>) {
+        if number != cachedBatchNumber {
+            cachedBatch = state.withLock { $0.batches[number] }
+            cachedBatchNumber = number
+        }
+        guard let batch = cachedBatch, batch.complete(run) else { return }
+        state.withLock { _ = $0.batches.removeValue(forKey: number) }
+        cachedBatch = nil
+        cachedBatchNumber = 0
+    }
+
+    static func result(_ report: DeliveryReport) -> Result<KafkaPosition, KafkaError> {
         if report.error == RD_KAFKA_RESP_ERR_NO_ERROR {
             return .success(KafkaPosition(partition: report.partition, offset: report.offset))
         }
-        return .failure(KafkaError(report.error, "delivery to partition \(report.partition) failed"))
+        return .failure(deliveryError(report))
+    }
+
+    static func deliveryError(_ report: DeliveryReport) -> KafkaError {
+        KafkaError(report.error, "delivery to partition \(report.partition) failed")
     }
 
     func close(flushTimeout: Duration) async {
@@ -214,9 +352,10 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
                 state.closing = true
                 state.flushTimeout = flushTimeout
                 state.closeWaiters.append(continuation)
+                rd_kafka_queue_yield(mainQueue)
                 return false
             }
-            if alreadyClosed { continuation.resume() } else { rd_kafka_yield(handle.pointer) }
+            if alreadyClosed { continuation.resume() }
         }
     }
 
@@ -234,9 +373,10 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
 let producerDeliveryCallback: @convention(c) (OpaquePointer?, UnsafePointer<rd_kafka_message_t>?, UnsafeMutableRawPointer?) -> Void = {
     _, message, opaque in
     guard let message, let opaque else { return }
-    let core = Unmanaged<ProducerCore>.fromOpaque(opaque).takeUnretainedValue()
     let id = UInt64(UInt(bitPattern: chat_kafka_message_opaque(message)))
-    core.reports.append(.init(id: id, error: message.pointee.err, partition: message.pointee.partition, offset: message.pointee.offset))
+    let report = ProducerCore.DeliveryReport(id: id, error: message.pointee.err, partition: message.pointee.partition, offset: message.pointee.offset)
+    // The producer outlives its poll thread, the only caller: no retain and release per record.
+    Unmanaged<ProducerCore>.fromOpaque(opaque)._withUnsafeGuaranteedRef { $0.bufferReport(report) }
 }
 
 let producerErrorCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void = {

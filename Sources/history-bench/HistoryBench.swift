@@ -108,7 +108,7 @@ struct HistoryBench: AsyncParsableCommand {
                 records.append(KafkaProducerRecord(topic: ChatTopics.rooms, partition: partition, key: Array(room.value.utf8), value: event.encoded()))
             }
             let produceStart = clock.now
-            for result in await producer.send(records) { _ = try result.get() }
+            _ = try await producer.send(records).get()
             produceTime += clock.now - produceStart
             produced += count
             let compactStart = clock.now

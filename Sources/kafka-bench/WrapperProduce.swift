@@ -16,7 +16,7 @@ struct WrapperRunner: Sendable {
     func warmUp(_ producer: KafkaProducer, _ target: BenchTarget) async throws {
         let payload = LatencyPayload.make(size: 16, sequence: LatencyPayload.warmUpSequence)
         let records = (0..<target.partitions).map { KafkaProducerRecord(topic: target.topic, partition: Int32($0), value: payload) }
-        for result in await producer.send(records) { _ = try result.get() }
+        _ = try await producer.send(records).get()
     }
 
     /// `send([...])` in chunks of `batchSize`, with `batchesInFlight` chunks outstanding at a time.
@@ -37,7 +37,7 @@ struct WrapperRunner: Sendable {
                 {
                     // Building the records is part of the cost of using the wrapper, so it is timed.
                     let records = range.map { KafkaProducerRecord(topic: topic, partition: Int32($0 % partitions), value: payload) }
-                    return await producer.send(records).count { (try? $0.get()) != nil }
+                    return await producer.send(records).deliveredCount
                 }
             }
             while true {

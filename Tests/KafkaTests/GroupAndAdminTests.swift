@@ -43,7 +43,7 @@ struct GroupAndAdminTests {
     func assignAtOffset() async throws {
         try await withCluster(partitions: 1) { cluster in
             let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers))
-            for result in await producer.send((0..<100).map { record("t", 0, "\($0)") }) { _ = try result.get() }
+            _ = try await producer.send((0..<100).map { record("t", 0, "\($0)") }).get()
             let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster))
             try await consumer.incrementalAssign([KafkaTopicPartition(topic: "t", partition: 0, offset: .exact(42))])
             let received = try await collect(consumer, count: 58)
@@ -58,7 +58,7 @@ struct GroupAndAdminTests {
     func committedAndWatermarks() async throws {
         try await withCluster(partitions: 2) { cluster in
             let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers))
-            for result in await producer.send((0..<30).map { record("t", Int32($0 % 2), "\($0)") }) { _ = try result.get() }
+            _ = try await producer.send((0..<30).map { record("t", Int32($0 % 2), "\($0)") }).get()
             let admin = try KafkaAdmin(configuration: .init(bootstrapServers: cluster.bootstrapServers))
             let watermarks = try await admin.watermarks(topic: "t", partition: 0)
             #expect(watermarks == KafkaWatermarks(low: 0, high: 15))

@@ -8,8 +8,7 @@ struct ProduceConsumeTests {
         try await withCluster { cluster in
             let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers))
             let records = (0..<10_000).map { index in record("t", Int32(index % 8), "\(index)") }
-            let results = await producer.send(records)
-            let positions = try results.map { try $0.get() }
+            let positions = try await producer.send(records).get()
             #expect(positions.count == 10_000)
             for partition in 0..<8 {
                 let offsets = positions.enumerated().filter { $0.offset % 8 == partition }.map(\.element.offset)
@@ -52,6 +51,70 @@ struct ProduceConsumeTests {
             await consumer.close()
             await producer.close()
         }
+    }
+
+    @Test("A batch with records librdkafka refuses: those fail alone, by index, the others are delivered")
+    func batchWithFailures() async throws {
+        try await withCluster(partitions: 2) { cluster in
+            let producer = try KafkaProducer(
+                configuration: .init(
+                    bootstrapServers: cluster.bootstrapServers,
+                    properties: ["message.max.bytes": "10000", "delivery.timeout.ms": "5000"]))
+            // Once the topic's metadata is known, librdkafka refuses a missing partition at once.
+            _ = try await producer.send(record("t", 0, "warmup"))
+            var records = (0..<1000).map { record("t", Int32($0 % 2), "\($0)") }
+            records[10] = record("t", 7, "no such partition")
+            records[500] = KafkaProducerRecord(topic: "t", partition: 1, value: Array(repeating: 0x78, count: 20_000))
+            let result = await producer.send(records)
+
+            #expect(result.count == 1000)
+            #expect(result.deliveredCount == 998)
+            #expect(!result.allDelivered)
+            #expect(result.failures.map(\.index) == [10, 500])
+            #expect(result.failures.map(\.error.code) == [.unknownPartition, .messageSizeTooLarge])
+            #expect(result.failures[0].error.description.contains("t[7]"), "the error names the topic and partition")
+            #expect(result.positions[10] == KafkaPosition(partition: 7, offset: KafkaBatchResult.noOffset))
+            #expect(result.positions[500].offset == KafkaBatchResult.noOffset)
+            #expect(result.error(at: 10)?.code == .unknownPartition)
+            #expect(result.error(at: 11) == nil)
+            #expect(throws: KafkaError.self) { try result.get() }
+            if case .success = result[500] { Issue.record("record 500 is too large and must have failed") }
+            #expect(try result[11].get().partition == 1)
+
+            // The delivered records are dense and in order in their partitions (offset 0 is the warm-up).
+            for partition in Int32(0)..<2 {
+                let offsets = result.positions.enumerated()
+                    .filter { result.error(at: $0.offset) == nil && $0.element.partition == partition }.map(\.element.offset)
+                let first: Int64 = partition == 0 ? 1 : 0
+                #expect(offsets == Array(first..<first + Int64(offsets.count)), "partition \(partition)")
+            }
+            #expect(result.positions.filter { $0.offset >= 0 }.count == 998)
+
+            await producer.close()
+            let late = await producer.send([record("t", 0, "late"), record("t", 1, "late")])
+            #expect(late.deliveredCount == 0)
+            #expect(late.failures.map(\.index) == [0, 1])
+            #expect(late.failures.allSatisfy { $0.error.code == .destroyed })
+            let empty = await producer.send([])
+            #expect(empty.count == 0)
+        }
+    }
+
+    @Test("KafkaBatchResult finds a failure by index and reports the first one")
+    func batchResultLookup() throws {
+        let positions = (0..<10).map { KafkaPosition(partition: 0, offset: Int64($0)) }
+        let failures = [3, 4, 8].map { KafkaBatchResult.Failure(index: $0, error: KafkaError(code: .messageTimedOut, message: "record \($0)")) }
+        let result = KafkaBatchResult(positions: positions, failures: failures)
+        #expect((0..<10).filter { result.error(at: $0) != nil } == [3, 4, 8])
+        #expect(result.error(at: 4)?.message == "record 4")
+        #expect(result.deliveredCount == 7)
+        #expect(throws: KafkaError.self) { try result.get() }
+        do {
+            _ = try result.get()
+        } catch {
+            #expect(error.message == "record 3")
+        }
+        #expect(try KafkaBatchResult(positions: positions).get() == positions)
     }
 
     @Test("Producing to a partition that does not exist fails with a clear error")

@@ -17,6 +17,38 @@ struct ShutdownTests {
         }
     }
 
+    @Test("Records sent one at a time by many tasks while the producer closes are each delivered or failed")
+    func producerCloseWithSingleSends() async throws {
+        try await withCluster(partitions: 2) { cluster in
+            let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers))
+            _ = try await producer.send(record("t", 0, "warmup"))
+            let outcomes = await withTaskGroup(of: (delivered: Int, failed: Int).self) { group in
+                for task in 0..<100 {
+                    group.addTask {
+                        var (delivered, failed) = (0, 0)
+                        for index in 0..<50 {
+                            do {
+                                _ = try await producer.send(record("t", Int32(index % 2), "\(task)-\(index)"))
+                                delivered += 1
+                            } catch {
+                                failed += 1
+                            }
+                        }
+                        return (delivered, failed)
+                    }
+                }
+                group.addTask {
+                    try? await Task.sleep(for: .milliseconds(20))
+                    await producer.close(flushTimeout: .seconds(5))
+                    return (0, 0)
+                }
+                return await group.reduce(into: (delivered: 0, failed: 0)) { $0.delivered += $1.delivered; $0.failed += $1.failed }
+            }
+            #expect(outcomes.delivered + outcomes.failed == 5000, "every send got an answer")
+            #expect(outcomes.failed > 0, "sends after close fail")
+        }
+    }
+
     @Test("Cancelling the task reading records and closing the consumer does not hang")
     func consumerCancellation() async throws {
         try await withCluster(partitions: 1) { cluster in
@@ -40,7 +72,7 @@ struct ShutdownTests {
     func closeWithFullBuffer() async throws {
         try await withCluster(partitions: 1) { cluster in
             let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers))
-            for result in await producer.send((0..<500).map { record("t", 0, "\($0)") }) { _ = try result.get() }
+            _ = try await producer.send((0..<500).map { record("t", 0, "\($0)") }).get()
             let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster), bufferCapacity: 10)
             try await consumer.assign([KafkaTopicPartition(topic: "t", partition: 0, offset: .beginning)])
             try await Task.sleep(for: .milliseconds(300))

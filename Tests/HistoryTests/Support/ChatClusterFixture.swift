@@ -48,7 +48,7 @@ final class ChatClusterFixture: Sendable {
             let records = values[chunk..<min(values.count, chunk + 5000)].map {
                 KafkaProducerRecord(topic: ChatTopics.rooms, partition: partition, key: Array(key.utf8), value: $0)
             }
-            for result in await producer.send(records) { offsets.append(try result.get().offset) }
+            offsets += try await producer.send(records).get().map(\.offset)
         }
         return offsets
     }
