@@ -100,15 +100,29 @@ enum Stamp {
     static func id(_ nanoseconds: Int64) -> String { "ack~\(nanoseconds)~" }
 
     /// The number after `marker` up to the next `~`, if the frame carries one.
-    static func find(_ marker: String, in text: String) -> Int64? {
-        guard let start = text.range(of: marker) else { return nil }
-        var value: Int64 = 0
-        for byte in text.utf8[start.upperBound...] {
-            if byte == UInt8(ascii: "~") { return value }
-            guard byte >= 48, byte <= 57 else { return nil }
-            value = value &* 10 &+ Int64(byte - 48)
+    ///
+    /// A plain byte scan: Foundation's `range(of:)` was 3 % of the whole process (server included)
+    /// at 20,000 deliveries/s, CPU the bench took from the gateway it measures.
+    static func find(_ marker: StaticString, in text: String) -> Int64? {
+        var text = text
+        return text.withUTF8 { bytes -> Int64? in
+            let needle = UnsafeBufferPointer(start: marker.utf8Start, count: marker.utf8CodeUnitCount)
+            guard let first = needle.first, bytes.count >= needle.count else { return nil }
+            var index = 0
+            while index <= bytes.count - needle.count {
+                if bytes[index] == first, (1..<needle.count).allSatisfy({ bytes[index + $0] == needle[$0] }) {
+                    var value: Int64 = 0
+                    for byte in bytes[(index + needle.count)...] {
+                        if byte == UInt8(ascii: "~") { return value }
+                        guard byte >= 48, byte <= 57 else { return nil }
+                        value = value &* 10 &+ Int64(byte - 48)
+                    }
+                    return nil
+                }
+                index += 1
+            }
+            return nil
         }
-        return nil
     }
 }
 
