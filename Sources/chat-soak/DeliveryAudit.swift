@@ -73,24 +73,16 @@ struct DeliveryAudit {
         let doubled = offsets.filter { $0.value.count > 1 }.sorted { $0.key < $1.key }
             .map { "\($0.key): \($0.value.count) messages, offsets \($0.value.sorted().map(String.init).joined(separator: ", "))" }
 
-        // Retries of a message that was already in the log when the retry went out: the server had
-        // to answer with the original. Known when some member received it before the last attempt.
-        var firstSeen: [String: Double] = [:]
-        for record in records.values {
-            for (room, deliveries) in record.deliveries {
-                for delivery in deliveries {
-                    let key = "\(room) \(delivery.offset)"
-                    firstSeen[key] = min(firstSeen[key] ?? delivery.at, delivery.at)
-                }
-            }
-        }
+        // Retries of a message an earlier attempt had already written: the server had to answer
+        // with the original. Known from the acked message's `ts` (stamped when a gateway produced
+        // it) being older than the last attempt.
         var retried = 0
         var retriedAfterWritten = 0
         for record in records.values {
-            let ackOffset = Dictionary(record.acks.map { ($0.cmid, $0.offset) }, uniquingKeysWith: { first, _ in first })
+            let ackTimestamp = Dictionary(record.acks.map { ($0.cmid, $0.timestamp) }, uniquingKeysWith: { first, _ in first })
             for send in record.sends.values where send.attempts.count > 1 {
                 retried += 1
-                if let offset = ackOffset[send.cmid], let seen = firstSeen["\(send.room) \(offset)"], let last = send.attempts.last, seen < last {
+                if let timestamp = ackTimestamp[send.cmid], let last = send.attemptWallMilliseconds.last, timestamp < last {
                     retriedAfterWritten += 1
                 }
             }
@@ -99,7 +91,7 @@ struct DeliveryAudit {
         return Check(
             "one message per (user, cmid)", passed: doubled.isEmpty && ackConflicts.isEmpty,
             "\(messages) acked messages, \(doubled.count) cmids with more than one message; \(retried) retried sends, "
-                + "\(retriedAfterWritten) of them retries of a message already in the log (answered with the original)",
+                + "\(retriedAfterWritten) of them retries of a message an earlier attempt had written (answered with the original)",
             examples: ackConflicts + doubled)
     }
 

@@ -16,6 +16,8 @@ struct SessionRecord: Sendable {
         var cmid: String
         var msgId: String
         var offset: Int64
+        /// The message's server timestamp (`ts`, wall-clock milliseconds when a gateway produced it).
+        var timestamp: Int64
         var at: Double
     }
 
@@ -24,6 +26,8 @@ struct SessionRecord: Sendable {
         var room: String
         var cmid: String
         var attempts: [Double] = []
+        /// Wall-clock milliseconds of each attempt, comparable with the server's `ts` (same machine).
+        var attemptWallMilliseconds: [Int64] = []
         var ackedAt: Double?
     }
 

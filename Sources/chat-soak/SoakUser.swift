@@ -154,7 +154,8 @@ actor SoakUser {
                 record.errors["ack without room, cmid, msgId or cursor", default: 0] += 1
                 return
             }
-            record.acks.append(.init(room: room, cmid: cmid, msgId: msgId, offset: offset, at: now))
+            record.acks.append(
+                .init(room: room, cmid: cmid, msgId: msgId, offset: offset, timestamp: (object["ts"] as? NSNumber)?.int64Value ?? 0, at: now))
             if let index = pending.firstIndex(of: cmid) {
                 pending.remove(at: index)
                 lastAttempt[cmid] = nil
@@ -219,6 +220,7 @@ actor SoakUser {
     private func transmit(_ cmid: String) {
         guard ready, let connection, let send = record.sends[cmid] else { return }
         record.sends[cmid]?.attempts.append(now)
+        record.sends[cmid]?.attemptWallMilliseconds.append(Int64(Date().timeIntervalSince1970 * 1000))
         lastAttempt[cmid] = .now
         if send.attempts.count >= 1 { counters.add(.retries) }
         let attempt = send.attempts.count + 1
