@@ -90,7 +90,8 @@ struct ChatSoak: AsyncParsableCommand {
             for line in check.lines { SoakOutput.result(line) }
         }
         SoakOutput.result(
-            "info: \(report.posted) messages posted, \(report.acked) acked, \(report.deliveries) deliveries, \(report.retries) retries, "
+            "info: \(report.posted) messages posted, \(report.acked) acked (first attempt to ack p50 \(report.ackLatencyP50) s, "
+                + "p99 \(report.ackLatencyP99) s, max \(report.ackLatencyMax) s), \(report.deliveries) deliveries, \(report.retries) retries, "
                 + "\(report.connections) connections, seed \(settings.seed), \(report.wallSeconds) s in all (drain \(report.drainSeconds) s)")
         if !report.errors.isEmpty {
             SoakOutput.result("info: error replies \(report.errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")

@@ -136,10 +136,14 @@ struct DeliveryAudit {
                 expected += due.count
                 for offset in due where !seen.contains(offset) {
                     missingCount += 1
+                    guard missing.count < 200 else { continue }
                     let message = acked[room]![offset]!
-                    let before = seen.filter { $0 < offset }.max().map(String.init) ?? "none"
-                    let after = seen.filter { $0 > offset }.min().map(String.init) ?? "none"
-                    missing.append("\(user) in \(room): offset \(offset) (\(message.from) \(message.cmid)) missing; delivered around it: \(before), \(after)")
+                    let before = deliveries.last { $0.offset < offset }
+                    let after = deliveries.first { $0.offset > offset }
+                    missing.append(
+                        "\(user) in \(room): offset \(offset) (\(message.from) \(message.cmid)) missing; delivered around it: "
+                            + Self.describe(before) + ", " + Self.describe(after)
+                            + Self.joins(of: record, room: room, from: before?.connection ?? 0, to: after?.connection ?? Int.max))
                 }
             }
         }
@@ -150,6 +154,21 @@ struct DeliveryAudit {
             Check("log order", passed: disorder.isEmpty, "\(disorder.count) messages delivered after a later one", examples: disorder),
             Check("only acked messages delivered", passed: unexpected.isEmpty, "\(unexpected.count) deliveries of messages no ack names", examples: unexpected),
         ]
+    }
+
+    private static func describe(_ delivery: SessionRecord.Delivery?) -> String {
+        guard let delivery else { return "none" }
+        return "\(delivery.offset) (connection \(delivery.connection), \(SoakOutput.seconds(delivery.at)))"
+    }
+
+    /// The session's joins of `room` on connections `from...to`: where a gap would come from.
+    private static func joins(of record: SessionRecord, room: String, from: Int, to: Int) -> String {
+        let joins = record.joins.filter { $0.room == room && $0.connection > from && $0.connection <= to }
+        guard !joins.isEmpty else { return "; no rejoin in between" }
+        return "; rejoins in between: " + joins.prefix(5).map {
+            "connection \($0.connection) gw\($0.gateway + 1) at \(SoakOutput.seconds($0.at)) since \($0.since.flatMap(SoakUser.offset).map(String.init) ?? "none") "
+                + "recovered \($0.recovered) joined cursor \($0.cursorOffset)"
+        }.joined(separator: "; ") + (joins.count > 5 ? "; ..." : "")
     }
 
     private func resumes() -> Check {

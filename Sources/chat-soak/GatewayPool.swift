@@ -38,6 +38,8 @@ actor GatewayPool {
     private let started: ContinuousClock.Instant
     private(set) var crashes: [Crash] = []
     private(set) var restartFailures: [String] = []
+    /// Gateways that could not be restarted at all (every attempt failed).
+    private(set) var lost: [String] = []
 
     init(count: Int, basePort: Int, chatd: String, brokers: String, secret: String, extraArguments: [String], logDirectory: URL,
          started: ContinuousClock.Instant) {
@@ -101,6 +103,7 @@ actor GatewayPool {
                 restartFailures.append("\(gateways[index].nodeID) restart attempt \(attempt): \(error)")
             }
         }
+        lost.append("\(gateways[index].nodeID) could not be restarted in \(attempts) attempts")
     }
 
     /// Marks a gateway down (no new sessions) and SIGKILLs it.

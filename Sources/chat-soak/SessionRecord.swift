@@ -8,6 +8,8 @@ struct SessionRecord: Sendable {
         var from: String
         var cmid: String
         var at: Double
+        /// Which of the session's connections it came on (1, 2, ...).
+        var connection: Int
     }
 
     /// An `ack` of one of this user's sends (a retried send may get several, all naming the same message).
@@ -36,7 +38,11 @@ struct SessionRecord: Sendable {
         var room: String
         var since: String?
         var recovered: Bool
+        /// The offset of the `joined` cursor (the room's end as the gateway saw it).
+        var cursorOffset: Int64
         var at: Double
+        var connection: Int
+        var gateway: Int
     }
 
     let user: String

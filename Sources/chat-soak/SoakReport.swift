@@ -12,6 +12,10 @@ struct SoakReport: Sendable, Codable {
     var acked = 0
     var retries = 0
     var deliveries = 0
+    /// Seconds from a send's first attempt to its first ack (retries and reconnects included).
+    var ackLatencyP50 = 0.0
+    var ackLatencyP99 = 0.0
+    var ackLatencyMax = 0.0
     var connections = 0
     var connectFailures = 0
     var droppedWhileSlow = 0
@@ -21,6 +25,7 @@ struct SoakReport: Sendable, Codable {
     var closeCodes: [String: Int] = [:]
     var gatewayCrashes: [GatewayPool.Crash] = []
     var restartFailures: [String] = []
+    var gatewaysLost: [String] = []
     var memoryMid: [MemoryMonitor.Mark] = []
     var memoryEnd: [MemoryMonitor.Mark] = []
     var memorySamples: [MemoryMonitor.Sample] = []

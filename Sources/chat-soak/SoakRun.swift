@@ -121,6 +121,13 @@ struct SoakRun {
         report.deliveries = counters.value(.delivered)
         report.connections = counters.value(.connections)
         report.connectFailures = counters.value(.connectFailures)
+        let latencies = records.values.flatMap { $0.sends.values.compactMap { send in send.ackedAt.map { $0 - (send.attempts.first ?? $0) } } }.sorted()
+        if !latencies.isEmpty {
+            func rounded(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
+            report.ackLatencyP50 = rounded(latencies[latencies.count / 2])
+            report.ackLatencyP99 = rounded(latencies[min(latencies.count - 1, latencies.count * 99 / 100)])
+            report.ackLatencyMax = rounded(latencies.last!)
+        }
         for record in records.values {
             report.droppedWhileSlow += record.droppedWhileSlow
             report.errors.merge(record.errors, uniquingKeysWith: +)
@@ -130,6 +137,7 @@ struct SoakRun {
         for event in report.faultEvents { report.faults[event.kind, default: 0] += 1 }
         report.gatewayCrashes = await gateways.crashes
         report.restartFailures = await gateways.restartFailures
+        report.gatewaysLost = await gateways.lost
         report.memoryMid = await memory.mid
         report.memoryEnd = await memory.end
         report.memorySamples = await memory.samples
@@ -164,10 +172,11 @@ struct SoakRun {
         let crashes = report.gatewayCrashes.map { "gw\($0.gateway + 1) incarnation \($0.incarnation) (pid \($0.pid)) ended with \($0.status) at \(SoakOutput.seconds($0.atSeconds))" }
         let kills = report.faults["gateway-kill"] ?? 0
         return Check(
-            "gateways did not crash", passed: crashes.isEmpty,
-            "\(crashes.count) unexpected exits; \(kills) SIGKILLs by the soak, each restarted"
-                + (report.restartFailures.isEmpty ? "" : "; \(report.restartFailures.count) restart attempts failed and were retried"),
-            examples: crashes + report.restartFailures)
+            "gateways did not crash", passed: crashes.isEmpty && report.gatewaysLost.isEmpty,
+            "\(crashes.count) unexpected exits; \(kills) SIGKILLs by the soak, "
+                + (report.gatewaysLost.isEmpty ? "each restarted" : "\(report.gatewaysLost.count) not restarted")
+                + (report.restartFailures.isEmpty ? "" : "; \(report.restartFailures.count) restart attempts failed"),
+            examples: crashes + report.gatewaysLost + report.restartFailures)
     }
 
     private func faultCheck(_ report: SoakReport) -> Check {

@@ -18,6 +18,16 @@ actor SoakUser {
     private var random: SeededGenerator
     /// A send with neither ack nor error for this long is sent again on the same connection.
     private let replyTimeout: Duration
+    /// The client's own pace for `send` frames (a token bucket below the gateway's limit of 50/s,
+    /// burst 100, which joins share). Without it, a reconnect that resends a long backlog trips
+    /// the server's limiter, 50 refusals close the session (4029), the reconnect resends it all
+    /// again, and the soak turns into a retry storm of its own making.
+    private let sendRate: Double = 20
+    private let sendBurst: Double = 40
+    private var tokens: Double = 40
+    private var tokensAt = ContinuousClock.now
+    /// Sends waiting for a token, in order.
+    private var paced: [String] = []
 
     private var connection: SoakConnection?
     /// Numbers this user's connections; request ids carry it, so a late reply on an old connection is told apart.
@@ -103,11 +113,15 @@ actor SoakUser {
             ready = true
             counters.add(.readySessions)
             for cmid in pending { transmit(cmid) }
+            var ticks = 0
             while !connection.isEnded, !stopping {
-                try? await Task.sleep(for: .milliseconds(200))
-                resendOverdue()
+                try? await Task.sleep(for: .milliseconds(50))
+                releasePaced()
+                ticks += 1
+                if ticks % 20 == 0 { resendOverdue() }
             }
             ready = false
+            paced = []
             counters.add(.readySessions, -1)
         } else if !connection.isEnded {
             // A join failed or took too long (e.g. Kafka unreachable): start over on a new connection.
@@ -142,7 +156,7 @@ actor SoakUser {
             }
             record.deliveries[room, default: []].append(
                 .init(offset: offset, msgId: object["msgId"] as? String ?? "", from: object["from"] as? String ?? "",
-                      cmid: object["cmid"] as? String ?? "", at: now))
+                      cmid: object["cmid"] as? String ?? "", at: now, connection: connectionNumber))
             deliveredOffsets[room, default: []].insert(offset)
             lastCursor[room] = cursor
             counters.add(.delivered)
@@ -170,7 +184,9 @@ actor SoakUser {
             guard id == "j|\(room)|\(connectionNumber)" else { return }
             joinedNow.insert(room)
             let since = sentSince[room] ?? nil
-            record.joins.append(.init(room: room, since: since, recovered: object["recovered"] as? Bool ?? false, at: now))
+            record.joins.append(
+                .init(room: room, since: since, recovered: object["recovered"] as? Bool ?? false, cursorOffset: offset, at: now,
+                      connection: connectionNumber, gateway: connection?.gateway ?? -1))
             if record.startOffset[room] == nil {
                 record.startOffset[room] = offset
             }
@@ -192,6 +208,7 @@ actor SoakUser {
                 joinFailed = true
             } else if parts.first == "s", parts.count == 3 {
                 // unavailable (Kafka did not confirm), rate_limited, ...: the same cmid again shortly.
+                if code == "rate_limited" { tokens = 0 }
                 let cmid = parts[1]
                 let number = connectionNumber
                 Task {
@@ -217,8 +234,36 @@ actor SoakUser {
         if ready { transmit(cmid) }
     }
 
+    /// Sends `cmid` now if the pace allows, else queues it behind the others waiting.
     private func transmit(_ cmid: String) {
-        guard ready, let connection, let send = record.sends[cmid] else { return }
+        guard ready, record.sends[cmid] != nil else { return }
+        refill()
+        if paced.isEmpty, tokens >= 1 {
+            tokens -= 1
+            write(cmid)
+        } else if !paced.contains(cmid) {
+            paced.append(cmid)
+        }
+    }
+
+    private func releasePaced() {
+        refill()
+        while tokens >= 1, !paced.isEmpty {
+            let cmid = paced.removeFirst()
+            guard pending.contains(cmid) else { continue }
+            tokens -= 1
+            write(cmid)
+        }
+    }
+
+    private func refill() {
+        let now = ContinuousClock.now
+        tokens = min(sendBurst, tokens + (now - tokensAt) / .seconds(1) * sendRate)
+        tokensAt = now
+    }
+
+    private func write(_ cmid: String) {
+        guard let connection, let send = record.sends[cmid] else { return }
         record.sends[cmid]?.attempts.append(now)
         record.sends[cmid]?.attemptWallMilliseconds.append(Int64(Date().timeIntervalSince1970 * 1000))
         lastAttempt[cmid] = .now
