@@ -13,9 +13,9 @@ struct ChatSoak: AsyncParsableCommand {
         commandName: "chat-soak",
         abstract: "Reliability soak of the chat gateways: random faults under load, then an exactly-once, in-order delivery audit.",
         discussion: """
-            Prints one line per check (PASS / FAIL / SKIP) on stdout, then `soak: N passed, M failed`; exits 0 only when
-            nothing failed. Progress and every injected fault go to stderr. The seed is printed; the same seed gives the
-            same memberships, senders and fault schedule (not the same timings).
+            Prints one line per check (PASS / FAIL / SKIP) on stdout, then `soak: N passed, M failed`; exits 0 only when \
+            nothing failed. Progress and every injected fault go to stderr. The seed is printed; the same seed gives the \
+            same memberships, senders and fault schedule (not the same timings). See docs/benchmarks.md.
             """)
 
     @Option(help: "Seconds of load and faults (the drain and the audit come after).") var duration: Double = 60
