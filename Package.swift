@@ -205,6 +205,7 @@ let package = Package(
             name: "GatewayTests",
             dependencies: [
                 "ChatGateway", "ChatFanout", "Kafka", "ChatDomain",
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],

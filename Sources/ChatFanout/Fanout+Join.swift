@@ -85,8 +85,14 @@ extension Fanout {
             fromLog = try await readRoomEvents(room: room, partition: partition, from: subscription.nextOffset, to: target)
         } catch {
             logger.warning("catch-up from the log failed", metadata: ["room": "\(room)", "error": "\(error)"])
-            _ = subscription.subscriber.deliver(
-                ServerFrame.error(ProtocolError(.unavailable, "could not read the history of \(room) from Kafka; join again")))
+            let message: String
+            if case FanoutError.historyTruncated = error {
+                // Joining again sees the new log start and answers `recovered: false`.
+                message = "retention deleted part of the history of \(room) while you were catching up; join again"
+            } else {
+                message = "could not read the history of \(room) from Kafka; join again"
+            }
+            _ = subscription.subscriber.deliver(ServerFrame.error(ProtocolError(.unavailable, message)))
             if partitions[partition]?.rooms[room]?.subscriptions[id] === subscription {
                 partitions[partition]?.rooms[room]?.subscriptions[id] = nil
             }
@@ -128,6 +134,14 @@ extension Fanout {
             room: room, partition: partition, from: logFrom, span: configuration.duplicateSpan, epoch: configuration.epoch, window: window)
         let start = window == nil ? max(0, logFrom - configuration.duplicateSpan) : logFrom
         try await reader.read(partition: partition, from: start, to: to) { record in collector.add(record) }
+        if let first = collector.firstOffset, first > logFrom {
+            // The reader falls back to the log start when its start offset is gone: retention
+            // passed `logFrom` after the join checked it. Offsets are contiguous in chat.rooms, so
+            // a later first record means events are missing, unless the log start says otherwise
+            // (a compacted topic also skips offsets).
+            let low = try await admin.watermarks(topic: configuration.roomsTopic, partition: partition, timeout: .seconds(5)).low
+            if low > logFrom { throw FanoutError.historyTruncated(from: logFrom, logStart: low) }
+        }
         return snapshotEvents + collector.events
     }
 }
@@ -151,6 +165,9 @@ final class EventCollector: @unchecked Sendable {
     private let from: Int64
     private let epoch: LogEpoch
     private(set) var events: [CachedEvent] = []
+    /// The first offset the reader got, to tell whether retention moved the log start past the
+    /// requested start while the reader was being set up.
+    private(set) var firstOffset: Int64?
 
     /// - Parameter window: the duplicate window at `from` when known (from a snapshot); else the
     ///   reader starts `span` offsets earlier.
@@ -163,6 +180,7 @@ final class EventCollector: @unchecked Sendable {
     }
 
     func add(_ record: KafkaRecord) {
+        if firstOffset == nil { firstOffset = record.offset }
         guard let event = RoomEvent(decoding: record.value) else { return }
         var duplicateOf: DuplicateWindow.Original?
         if case .message(let cmid, _) = event.kind {

@@ -230,4 +230,6 @@ public enum FanoutError: Error, Sendable, Equatable {
     /// Kafka could not be reached or did not answer in time; nothing was changed.
     case unavailable(String)
     case shuttingDown
+    /// A catch-up read found the log start past where it had to begin: those events are gone.
+    case historyTruncated(from: Int64, logStart: Int64)
 }
