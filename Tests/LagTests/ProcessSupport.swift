@@ -74,7 +74,7 @@ final class ChildProcess: @unchecked Sendable {
         while process.isRunning {
             if ContinuousClock.now >= deadline {
                 kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
+                while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
                 return -1
             }
             try? await Task.sleep(for: .milliseconds(20))
@@ -89,12 +89,14 @@ final class ChildProcess: @unchecked Sendable {
 final class LineCollector: Sendable {
     private let state = Mutex<(data: Data, consumedLines: Int)>((Data(), 0))
 
+    /// Reads `handle` until end of file with blocking reads on a thread of its own: a dispatch
+    /// readability handler races with the process's termination handler in corelibs Foundation
+    /// and has crashed libdispatch.
     func attach(_ handle: FileHandle) {
-        handle.readabilityHandler = { [self] handle in
-            let chunk = handle.availableData
-            if chunk.isEmpty {
-                handle.readabilityHandler = nil
-            } else {
+        Thread.detachNewThread { [self] in
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { return }
                 state.withLock { $0.data.append(chunk) }
             }
         }

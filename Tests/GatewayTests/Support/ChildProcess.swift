@@ -27,10 +27,18 @@ final class ChildProcess: Sendable {
         process.standardError = output
         process.standardInput = input
         let collected = self.output
-        output.fileHandleForReading.readabilityHandler = { handle in
-            collected.append(String(decoding: handle.availableData, as: UTF8.self))
-        }
+        let reader = output.fileHandleForReading
         try process.run()
+        // Blocking reads on a thread of its own until end of file: a dispatch readability handler
+        // raced with the process's termination handler in corelibs Foundation and crashed
+        // libdispatch (`_dispatch_event_loop_drain`) while a test stopped its chatd.
+        Thread.detachNewThread {
+            while true {
+                let chunk = reader.availableData
+                if chunk.isEmpty { return }
+                collected.append(String(decoding: chunk, as: UTF8.self))
+            }
+        }
     }
 
     /// Waits for an output line containing `text`; returns it.
@@ -54,11 +62,16 @@ final class ChildProcess: Sendable {
         Foundation.kill(process.processIdentifier, signal)
     }
 
-    /// Sends SIGTERM and waits for the process to exit.
+    /// Sends SIGTERM and waits for the process to exit (SIGKILL after 15 s).
     func stop() {
         guard process.isRunning else { return }
         kill(SIGTERM)
-        process.waitUntilExit()
+        let deadline = Date().addingTimeInterval(15)
+        while process.isRunning, Date() < deadline { usleep(10_000) }
+        if process.isRunning {
+            kill(SIGKILL)
+            while process.isRunning { usleep(10_000) }
+        }
     }
 
     /// Starts `chatctl kafka` and returns it with its bootstrap servers.
