@@ -44,6 +44,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "ChatDomain", swiftSettings: swiftSettings),
+        .target(name: "AsyncOneShot", swiftSettings: swiftSettings),
         .target(
             name: "ChatHistory",
             dependencies: [
@@ -89,7 +90,7 @@ let package = Package(
         .target(
             name: "ChatGateway",
             dependencies: [
-                "Kafka", "ChatDomain", "ChatHistory", "ChatCompactor", "ChatFanout", "ChatPresence",
+                "Kafka", "ChatDomain", "ChatHistory", "ChatCompactor", "ChatFanout", "ChatPresence", "AsyncOneShot",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -151,7 +152,7 @@ let package = Package(
         .executableTarget(
             name: "chat-bench",
             dependencies: [
-                "ChatGateway", "Kafka", "CKafkaBaseline",
+                "ChatGateway", "Kafka", "CKafkaBaseline", "AsyncOneShot",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -164,6 +165,7 @@ let package = Package(
         .executableTarget(
             name: "chat-soak",
             dependencies: [
+                "AsyncOneShot",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -204,7 +206,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "ChatGateway", "ChatFanout", "Kafka", "ChatDomain",
+                "ChatGateway", "ChatFanout", "Kafka", "ChatDomain", "AsyncOneShot",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

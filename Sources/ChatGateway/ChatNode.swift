@@ -1,3 +1,4 @@
+import AsyncOneShot
 import ChatCompactor
 import ChatDomain
 import ChatFanout
@@ -9,7 +10,6 @@ import Kafka
 import Logging
 import Prometheus
 import ServiceLifecycle
-import Synchronization
 
 /// A running gateway node: Kafka clients, fan-out, WebSocket and HTTP server, session drain.
 ///
@@ -31,7 +31,8 @@ public final class ChatNode: Service, Sendable {
     let registry: SessionRegistry
     let application: Application<RouterResponder<ChatRequestContext>>
     let logger: Logger
-    private let port = BoundPort()
+    /// The listening port, known once the server runs.
+    private let port = OneShot<Int>()
 
     public static func build(configuration: ChatNodeConfiguration, logger: Logger = Logger(label: "chatd")) async throws -> ChatNode {
         if configuration.production {
@@ -185,7 +186,7 @@ public final class ChatNode: Service, Sendable {
                         closeTimeout: .seconds(5)))),
             configuration: .init(address: .hostname(configuration.gateway.host, port: configuration.gateway.port), serverName: "chatd"),
             onServerRunning: { channel in
-                port.set(channel.localAddress?.port ?? configuration.gateway.port)
+                port.resolve(channel.localAddress?.port ?? configuration.gateway.port)
             },
             logger: logger)
     }
@@ -233,35 +234,5 @@ struct ProducerService: Service {
     func run() async throws {
         try? await gracefulShutdown()
         await producer.close()
-    }
-}
-
-/// The listening port, known once the server runs.
-final class BoundPort: Sendable {
-    private struct State {
-        var port: Int?
-        var waiters: [CheckedContinuation<Int, Never>] = []
-    }
-
-    private let state = Mutex(State())
-
-    func set(_ port: Int) {
-        let waiters = state.withLock { state in
-            state.port = port
-            defer { state.waiters.removeAll() }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume(returning: port) }
-    }
-
-    func value() async -> Int {
-        await withCheckedContinuation { continuation in
-            let known = state.withLock { state -> Int? in
-                if let port = state.port { return port }
-                state.waiters.append(continuation)
-                return nil
-            }
-            if let known { continuation.resume(returning: known) }
-        }
     }
 }

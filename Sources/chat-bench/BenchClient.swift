@@ -1,7 +1,7 @@
+import AsyncOneShot
 import Foundation
 import HummingbirdWSClient
 import Logging
-import Synchronization
 
 /// One WebSocket session of the benchmark. Incoming text frames go to `onText` on the client's
 /// reading task; outgoing frames are queued and written in order by a writer task.
@@ -17,7 +17,7 @@ final class BenchClient: Sendable {
     /// Connects and waits for the upgrade; throws when it was refused.
     static func connect(url: String, onText: @escaping @Sendable (String) -> Void) async throws -> BenchClient {
         let (stream, continuation) = AsyncStream.makeStream(of: String.self)
-        let connected = ConnectGate()
+        let connected = OneShot<Bool>()
         var configuration = WebSocketClientConfiguration(maxFrameSize: 1 << 20)
         configuration.autoPing = .disabled
         var logger = Logger(label: "chat-bench.ws")
@@ -38,7 +38,7 @@ final class BenchClient: Sendable {
                 }
             }
         }
-        guard await connected.wait() else {
+        guard await connected.value() else {
             _ = await task.result
             throw BenchError.refused(url)
         }
@@ -50,32 +50,6 @@ final class BenchClient: Sendable {
     func close() async {
         outgoing.finish()
         _ = await task.result
-    }
-}
-
-/// Resolves once: whether the WebSocket handler started.
-final class ConnectGate: Sendable {
-    private let state = Mutex<(result: Bool?, waiter: CheckedContinuation<Bool, Never>?)>((nil, nil))
-
-    func resolve(_ value: Bool) {
-        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
-            guard state.result == nil else { return nil }
-            state.result = value
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume(returning: value)
-    }
-
-    func wait() async -> Bool {
-        await withCheckedContinuation { continuation in
-            let known = state.withLock { state -> Bool? in
-                if let result = state.result { return result }
-                state.waiter = continuation
-                return nil
-            }
-            if let known { continuation.resume(returning: known) }
-        }
     }
 }
 

@@ -1,3 +1,4 @@
+import AsyncOneShot
 import ChatGateway
 import Foundation
 import Hummingbird
@@ -59,8 +60,7 @@ final class BroadcastBaseline: Sendable {
         router.ws("/v1/ws") { inbound, outbound, _ in
             try await self.serve(inbound: inbound, outbound: outbound)
         }
-        let bound = ConnectGate()
-        let port = Mutex(0)
+        let port = OneShot<Int>()
         var logger = Logger(label: "chat-bench.baseline")
         logger.logLevel = .error
         let application = Application(
@@ -68,13 +68,11 @@ final class BroadcastBaseline: Sendable {
             server: .http1WebSocketUpgrade(webSocketRouter: router),
             configuration: .init(address: .hostname("0.0.0.0", port: 0)),
             onServerRunning: { channel in
-                port.withLock { $0 = channel.localAddress?.port ?? 0 }
-                bound.resolve(true)
+                port.resolve(channel.localAddress?.port ?? 0)
             },
             logger: logger)
         let task = Task { try await application.runService() }
-        _ = await bound.wait()
-        return (port.withLock { $0 }, task)
+        return (await port.value(), task)
     }
 
     private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {

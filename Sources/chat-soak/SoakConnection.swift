@@ -1,3 +1,4 @@
+import AsyncOneShot
 import HummingbirdWSClient
 import Logging
 import NIOWebSocket
@@ -27,7 +28,7 @@ final class SoakConnection: Sendable {
     /// Connects and waits for the upgrade; throws when it was refused or took over 10 s.
     static func connect(gateway: Int, port: Int, token: String, onText: @escaping @Sendable (String) async -> Void) async throws -> SoakConnection {
         let (stream, continuation) = AsyncStream.makeStream(of: String.self)
-        let connected = ConnectGate()
+        let connected = OneShot<Bool>()
         let gate = ReadGate()
         var configuration = WebSocketClientConfiguration(maxFrameSize: 1 << 20)
         configuration.autoPing = .disabled
@@ -55,7 +56,7 @@ final class SoakConnection: Sendable {
             try await Task.sleep(for: .seconds(10))
             connected.resolve(false)
         }
-        let upgraded = await connected.wait()
+        let upgraded = await connected.value()
         timeout.cancel()
         guard upgraded else {
             task.cancel()
@@ -120,31 +121,5 @@ final class ReadGate: Sendable {
 
     func waitWhilePaused() async {
         while paused.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(10)) }
-    }
-}
-
-/// Resolves once: whether the WebSocket upgrade succeeded.
-final class ConnectGate: Sendable {
-    private let state = Mutex<(result: Bool?, waiter: CheckedContinuation<Bool, Never>?)>((nil, nil))
-
-    func resolve(_ value: Bool) {
-        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
-            guard state.result == nil else { return nil }
-            state.result = value
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume(returning: value)
-    }
-
-    func wait() async -> Bool {
-        await withCheckedContinuation { continuation in
-            let known = state.withLock { state -> Bool? in
-                if let result = state.result { return result }
-                state.waiter = continuation
-                return nil
-            }
-            if let known { continuation.resume(returning: known) }
-        }
     }
 }

@@ -1,3 +1,4 @@
+import AsyncOneShot
 import Foundation
 import HTTPTypes
 import HummingbirdWSClient
@@ -34,16 +35,16 @@ final class WSTestClient: Sendable {
     {
         let token = if let explicitToken { explicitToken } else { try await GatewayTests.token(user) }
         let (stream, continuation) = AsyncStream.makeStream(of: String.self)
-        let connected = Connected()
+        let connected = OneShot<Bool>()
         let box = ClientBox()
         var configuration = WebSocketClientConfiguration(maxFrameSize: 1 << 22, additionalHeaders: headers)
         configuration.autoPing = .disabled
         let task = Task {
-            defer { connected.fail() }
+            defer { connected.resolve(false) }
             return try await WebSocketClient.connect(
                 url: "ws://127.0.0.1:\(port)\(path)?token=\(token)", configuration: configuration, logger: testLogger("test.ws")
             ) { inbound, outbound, _ in
-                connected.succeed()
+                connected.resolve(true)
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
                         for await text in stream { try await outbound.write(.text(text)) }
@@ -63,7 +64,7 @@ final class WSTestClient: Sendable {
         let client = WSTestClient(user: user, outgoing: continuation, task: task)
         box.client = client
         client.watchEnd()
-        guard await connected.wait() else {
+        guard await connected.value() else {
             _ = await task.result
             throw WSTestClientError.refused
         }
@@ -187,35 +188,6 @@ final class ReadGate: Sendable {
 
     func waitWhilePaused() async {
         while paused.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(5)) }
-    }
-}
-
-/// Resolves once: whether the WebSocket handler started.
-final class Connected: Sendable {
-    private let state = Mutex<(result: Bool?, waiter: CheckedContinuation<Bool, Never>?)>((nil, nil))
-
-    func succeed() { resolve(true) }
-    func fail() { resolve(false) }
-
-    private func resolve(_ value: Bool) {
-        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
-            guard state.result == nil else { return nil }
-            state.result = value
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume(returning: value)
-    }
-
-    func wait() async -> Bool {
-        await withCheckedContinuation { continuation in
-            let known = state.withLock { state -> Bool? in
-                if let result = state.result { return result }
-                state.waiter = continuation
-                return nil
-            }
-            if let known { continuation.resume(returning: known) }
-        }
     }
 }
 
