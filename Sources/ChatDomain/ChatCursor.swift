@@ -42,7 +42,7 @@ public struct ChatCursor: Hashable, Sendable, CustomStringConvertible {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let epoch = LogEpoch(hex: parts[0]),
             let partition = Int32(parts[1]), partition >= 0,
-            let offset = Int64(parts[2]), offset >= -1
+            let offset = Int64(parts[2]), offset >= Self.lowestOffset
         else { return nil }
         self.init(epoch: epoch, partition: partition, offset: offset)
     }

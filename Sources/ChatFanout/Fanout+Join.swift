@@ -15,7 +15,8 @@ extension Fanout {
     /// Subscribes `subscriber` to `room`. Delivers the `joined` frame first, then every event after
     /// `since` (from the cache or the log), then live events: each event exactly once, in order.
     ///
-    /// - Throws: ``FanoutError/unavailable(_:)`` when Kafka cannot be reached; nothing is subscribed.
+    /// - Throws: ``FanoutError/unavailable(_:)`` when Kafka cannot be reached,
+    ///   ``FanoutError/cursorBeyondEnd(_:)`` when `since` is past the room's end; nothing is subscribed.
     public func join(
         room: RoomName,
         subscriber: any RoomSubscriber,
@@ -29,7 +30,16 @@ extension Fanout {
         var next = end
         if let since {
             if since.epoch == configuration.epoch, since.partition == partition {
-                next = since.offset + 1
+                if let resume = since.resumeOffset(end: end) {
+                    next = resume
+                } else {
+                    // This node's fan-out may be behind the broker; only a cursor beyond the
+                    // broker's end too is one this log never handed out.
+                    guard let resume = since.resumeOffset(end: try await brokerEnd(of: partition)) else {
+                        throw FanoutError.cursorBeyondEnd(since)
+                    }
+                    next = resume
+                }
             } else {
                 recovered = false
             }

@@ -21,14 +21,20 @@ extension Fanout {
     public func unreadCount(room: RoomName, after offset: Int64, cap: Int) async throws -> Int {
         let partition = configuration.partitioner.partition(for: room)
         let state = try await ensureAssigned(partition)
-        if state.position >= state.endAtAssignment, let cache = state.rooms[room], offset + 1 >= cache.coveredFrom {
-            return min(cap, cache.timeline(room: room).visibleMessages.filter { $0.offset > offset }.count)
-        }
         let end = state.end
+        // A stored position comes from a log record anyone could have written: one beyond what
+        // this node has read has nothing unread this node knows of.
+        guard let from = ChatCursor(epoch: configuration.epoch, partition: partition, offset: offset).resumeOffset(end: end) else {
+            return 0
+        }
+        if state.position >= state.endAtAssignment, let cache = state.rooms[room], from >= cache.coveredFrom {
+            return min(cap, cache.timeline(room: room).visibleMessages.filter { $0.offset >= from }.count)
+        }
         // A range far longer than the cap is not read: it holds at least `cap` unread messages
         // unless the room is very quiet, and reading it would cost more than the answer is worth.
-        guard end - offset <= Int64(cap) * 100 else { return cap }
-        let events = try await readRoomEvents(room: room, partition: partition, from: offset + 1, to: end)
+        let (longest, overflow) = Int64(cap).multipliedReportingOverflow(by: 100)
+        guard overflow || end - from < longest else { return cap }
+        let events = try await readRoomEvents(room: room, partition: partition, from: from, to: end)
         var timeline = RoomTimeline(room: room)
         for event in events { timeline.apply(event.logged, duplicateOf: event.duplicateOf) }
         return min(cap, timeline.visibleMessages.count)

@@ -232,4 +232,6 @@ public enum FanoutError: Error, Sendable, Equatable {
     case shuttingDown
     /// A catch-up read found the log start past where it had to begin: those events are gone.
     case historyTruncated(from: Int64, logStart: Int64)
+    /// A cursor of this log past the partition's end: no reply ever carried it.
+    case cursorBeyondEnd(ChatCursor)
 }

@@ -129,7 +129,9 @@ public final class ChatNode: Service, Sendable {
         presenceConfiguration.staleAfter = configuration.presenceStaleAfter
         let presence = PresenceService(
             configuration: presenceConfiguration, partitionCount: presencePartitions, producer: producer, admin: admin, logger: logger)
-        let readPositions = ReadPositions(kafka: backgroundConsumerKafka, partitionCount: cursorPartitions, producer: producer, logger: logger)
+        let readPositions = ReadPositions(
+            kafka: backgroundConsumerKafka, partitionCount: cursorPartitions, producer: producer, logger: logger,
+            roomBounds: RoomLogBounds(epoch: epoch, partitioner: partitioner, admin: admin))
         let services = GatewayServices(
             configuration: configuration.gateway,
             fanout: fanout,

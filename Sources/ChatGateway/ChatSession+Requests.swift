@@ -20,6 +20,8 @@ extension ChatSession {
                 }
                 joined.insert(room)
                 await services.presence.joined(user: identity.userID, room: room, listener: self)
+            } catch FanoutError.cursorBeyondEnd {
+                reply(ProtocolError(id: id, .badRequest, "the since cursor is beyond the room's end"))
             } catch {
                 reply(ProtocolError(id: id, .unavailable, "cannot join \(room) now: Kafka is not reachable; retry later"))
             }
@@ -102,6 +104,11 @@ extension ChatSession {
                 return reply(ProtocolError(id: id, .badRequest, "the cursor is not from this room's log (another epoch or room)"))
             }
             do {
+                // A stored position beyond the end would hide every later message from the
+                // user's unread count, on every node, for good.
+                guard try await services.fanout.logReaches(cursor) else {
+                    return reply(ProtocolError(id: id, .badRequest, "the cursor is beyond the room's end"))
+                }
                 try await services.readPositions.store(cursor, user: identity.userID, room: room)
                 if services.configuration.broadcastReadPositions {
                     try services.ingress.signal(RoomSignal(room: room, user: identity.userID, timestamp: WallClock.milliseconds(), kind: .read(cursor: cursor)))

@@ -29,6 +29,13 @@ struct GatewayServices: Sendable {
             guard before.epoch == epoch, before.partition == partitioner.partition(for: room) else {
                 throw ProtocolError(.badRequest, "the before cursor is not from this room's log (another epoch or room)")
             }
+            let reached: Bool
+            do {
+                reached = try await fanout.logReaches(before)
+            } catch {
+                throw ProtocolError(.unavailable, "could not read the history of \(room) from Kafka; retry later")
+            }
+            guard reached else { throw ProtocolError(.badRequest, "the before cursor is beyond the room's end") }
             beforeOffset = before.offset
         }
         if let cached = await fanout.cachedHistory(room: room, before: beforeOffset, limit: limit) {

@@ -13,13 +13,19 @@ public actor ReadPositions: Service {
     let producer: KafkaProducer
     let partitionCount: Int32
     let logger: Logger
+    let roomBounds: RoomLogBounds?
     private var positions: [String: ChatCursor] = [:]
+    /// Room partitions' ends as last asked, so that only a position past them asks the broker.
+    private var knownEnds: [Int32: Int64] = [:]
 
-    public init(kafka: KafkaConfiguration, partitionCount: Int32, producer: KafkaProducer, logger: Logger) {
+    /// - Parameter roomBounds: checks loaded positions against the rooms' log; without it every
+    ///   well-formed position is loaded.
+    public init(kafka: KafkaConfiguration, partitionCount: Int32, producer: KafkaProducer, logger: Logger, roomBounds: RoomLogBounds? = nil) {
         self.kafka = kafka
         self.partitionCount = partitionCount
         self.producer = producer
         self.logger = logger
+        self.roomBounds = roomBounds
     }
 
     public func run() async throws {
@@ -29,10 +35,7 @@ public actor ReadPositions: Service {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     do {
-                        for try await record in consumer.records {
-                            guard let entry = ReadPositionRecord(decoding: record.value)?.entry else { continue }
-                            await self.remember(entry.cursor, user: entry.user, room: entry.room)
-                        }
+                        for try await record in consumer.records { await self.load(record) }
                     } catch {}
                 }
                 try? await gracefulShutdown()
@@ -58,6 +61,40 @@ public actor ReadPositions: Service {
             KafkaProducerRecord(
                 topic: ChatTopics.cursors, partition: KeyPartitioner.partition(for: key, partitionCount: partitionCount),
                 key: Array(key.utf8), value: record.encoded()))
+    }
+
+    /// Takes in one record of `chat.cursors`, unless it is malformed or points where no reply could have.
+    private func load(_ record: KafkaRecord) async {
+        let place: Logger.Metadata = ["partition": "\(record.partition)", "offset": "\(record.offset)"]
+        guard let entry = ReadPositionRecord(decoding: record.value)?.entry else {
+            logger.warning("ignoring a read position record that is malformed or holds an invalid cursor", metadata: place)
+            return
+        }
+        guard await admits(entry.cursor, room: entry.room) else {
+            logger.warning(
+                "ignoring a read position beyond its room's log",
+                metadata: place.merging(["room": "\(entry.room)", "cursor": "\(entry.cursor)"]) { $1 })
+            return
+        }
+        remember(entry.cursor, user: entry.user, room: entry.room)
+    }
+
+    /// Whether a loaded position of this epoch is on its room's partition and within its end.
+    /// Positions of other epochs are kept: no reader counts unread messages from them.
+    private func admits(_ cursor: ChatCursor, room: RoomName) async -> Bool {
+        guard let roomBounds, cursor.epoch == roomBounds.epoch else { return true }
+        let partition = roomBounds.partitioner.partition(for: room)
+        guard cursor.partition == partition else { return false }
+        if let end = knownEnds[partition], cursor.isWithin(end: end) { return true }
+        do {
+            let end = try await roomBounds.end(partition)
+            knownEnds[partition] = end
+            return cursor.isWithin(end: end)
+        } catch {
+            // Readers bound positions again at use, so keeping one unchecked cannot crash anything.
+            logger.warning("cannot check a read position against its room's log end", metadata: ["room": "\(room)", "error": "\(error)"])
+            return true
+        }
     }
 
     /// Returns false when the cursor is behind the known position (nothing to store).
