@@ -223,6 +223,11 @@ struct HostileCursorTests {
                 writer.send(["op": "history", "id": "h\(index)", "room": "archive", "before": before])
                 #expect(try await writer.reply(to: "h\(index)")["code"] as? String == "bad_request", "before \(before)")
             }
+            let wsLimits: [Any] = [1e300, -1, 0, 9_223_372_036_854_775_807 as Int64, 1.5, "10", true, [1]]
+            for (index, limit) in wsLimits.enumerated() {
+                writer.send(["op": "history", "id": "l\(index)", "room": "archive", "limit": limit])
+                #expect(try await writer.reply(to: "l\(index)")["code"] as? String == "bad_request", "limit \(limit)")
+            }
             // The real last cursor pages the two messages before it.
             let page = try await http(.get, port: nodes[0].port, "/v1/rooms/archive/messages?before=\(last.with(offset: String(last.offset)))&limit=2&token=\(reader)")
             #expect(page.status == 200)
