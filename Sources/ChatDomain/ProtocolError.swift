@@ -7,6 +7,8 @@ public enum ErrorCode: String, Sendable, Hashable {
     case rateLimited = "rate_limited"
     case unavailable
     case `internal`
+    /// An `edit` or `delete` of a msgId that does not exist or was deleted.
+    case notFound = "not_found"
 }
 
 /// An `error` reply: the request it answers (when known), a code and a human readable message.

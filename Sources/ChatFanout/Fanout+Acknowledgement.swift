@@ -67,4 +67,31 @@ extension Fanout {
         let partition = configuration.partitioner.partition(for: room)
         return partitions[partition]?.rooms[room]?.timeline(room: room).message(id: msgId)
     }
+
+    /// Waits until the fan-out has read the record at `position`, so its cache reflects it.
+    public func waitUntilRead(_ position: KafkaPosition, timeout: Duration) async throws {
+        let state = try await ensureAssigned(position.partition)
+        guard state.position <= position.offset else { return }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            state.waiters.insert(offset: position.offset, deadline: ContinuousClock.now.advanced(by: timeout), waiter: continuation)
+        }
+    }
+
+    /// What the cache says of the message posted at `offset` in `room`: visible (edits applied),
+    /// absent (never posted there, or deleted), or unknown when the cache does not cover the offset.
+    public func lookupMessage(room: RoomName, offset: Int64) -> CachedMessageLookup {
+        let partition = configuration.partitioner.partition(for: room)
+        guard let state = partitions[partition], offset < state.position else { return .unknown }
+        let roomCache = state.rooms[room]
+        guard offset >= roomCache?.coveredFrom ?? state.uncachedRoomsCoveredFrom else { return .unknown }
+        guard let message = roomCache?.timeline(room: room).message(id: String(offset)) else { return .absent }
+        return .visible(message)
+    }
+}
+
+/// The answer of ``Fanout/lookupMessage(room:offset:)``.
+public enum CachedMessageLookup: Sendable, Equatable {
+    case visible(ChatMessage)
+    case absent
+    case unknown
 }

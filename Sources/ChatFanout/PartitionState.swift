@@ -28,6 +28,9 @@ final class PartitionState {
     /// The current end of the partition as far as this node has read it.
     var end: Int64 { max(position, endAtAssignment) }
 
+    /// A room without a cache had no event from here on (the span an empty cache would cover).
+    var uncachedRoomsCoveredFrom: Int64 { evictionFloor }
+
     func room(_ name: RoomName) -> RoomCache {
         if let room = rooms[name] { return room }
         if rooms.count >= cachedRooms { evictIdleRoom() }

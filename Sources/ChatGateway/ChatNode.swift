@@ -25,6 +25,7 @@ public final class ChatNode: Service, Sendable {
     let producer: KafkaProducer
     let admin: KafkaAdmin
     let fanout: Fanout
+    let sharedReader: SharedPartitionReader
     let compactor: Compactor?
     let presence: PresenceService
     let readPositions: ReadPositions
@@ -121,8 +122,14 @@ public final class ChatNode: Service, Sendable {
         let snapshots = configuration.snapshotDirectory.map { SnapshotStore(directory: SnapshotDirectory(root: $0, epoch: epoch)) }
         fanoutConfiguration.snapshots = snapshots
         let fanout = try Fanout(configuration: fanoutConfiguration, admin: admin, metricsFactory: metricsFactory, logger: logger)
-        let reader = PartitionRangeReader(configuration: consumerKafka, topic: ChatTopics.rooms, logger: logger)
         let metrics = GatewayMetrics(factory: metricsFactory)
+        let sharedReader = SharedPartitionReader(
+            configuration: consumerKafka, topic: ChatTopics.rooms, maxWaiting: configuration.historyReaderQueueLimit,
+            observers: metrics.historyReaderObservers, logger: logger)
+        let reader = PartitionRangeReader(shared: sharedReader)
+        let logHistory = LogHistory(
+            reader: reader, admin: admin, partitioner: partitioner, duplicateSpan: configuration.duplicateSpan,
+            scanLimit: configuration.historyScanLimit)
         let registry = SessionRegistry(drainTimeout: configuration.gateway.drainTimeout, logger: logger)
         var presenceConfiguration = PresenceConfiguration(nodeID: configuration.gateway.nodeID, kafka: backgroundConsumerKafka)
         presenceConfiguration.heartbeatInterval = configuration.presenceHeartbeatInterval
@@ -138,15 +145,11 @@ public final class ChatNode: Service, Sendable {
             presence: presence,
             readPositions: readPositions,
             ingress: Ingress(
-                producer: producer, fanout: fanout, reader: reader, admin: admin, snapshots: snapshots, partitioner: partitioner, epoch: epoch,
+                producer: producer, fanout: fanout, history: logHistory, admin: admin, snapshots: snapshots, partitioner: partitioner, epoch: epoch,
                 metrics: metrics,
                 sendTimeout: configuration.gateway.sendTimeout),
-            history: LogHistory(reader: reader, admin: admin, partitioner: partitioner, duplicateSpan: configuration.duplicateSpan),
-            snapshotHistory: snapshots.map {
-                SnapshotHistory(
-                    store: $0, log: LogHistory(reader: reader, admin: admin, partitioner: partitioner, duplicateSpan: configuration.duplicateSpan),
-                    logger: logger)
-            },
+            history: logHistory,
+            snapshotHistory: snapshots.map { SnapshotHistory(store: $0, log: logHistory, logger: logger) },
             authority: try await TokenAuthority(mode: configuration.authentication),
             metrics: metrics,
             registry: registry,
@@ -171,6 +174,7 @@ public final class ChatNode: Service, Sendable {
         self.producer = producer
         self.admin = admin
         self.fanout = fanout
+        self.sharedReader = sharedReader
         self.compactor = compactor
         self.presence = presence
         self.readPositions = readPositions
@@ -223,6 +227,7 @@ public final class ChatNode: Service, Sendable {
     }
 
     private func shutdownClients() async {
+        await sharedReader.close()
         await producer.close()
         await admin.close()
         await embeddedCluster?.shutdown()

@@ -22,6 +22,11 @@ public struct ChatNodeConfiguration: Sendable {
     /// Refuse to start without brokers and without a JWT secret or key.
     public var production = false
     public var duplicateSpan: Int64 = 10_000
+    /// The most records before a partition's end a log-only history page or an edit/delete lookup
+    /// reads (`--history-scan-limit`); older pages need snapshots.
+    public var historyScanLimit: Int64 = 100_000
+    /// History reads and lookups that may wait for the node's shared reader; more fail as unavailable.
+    public var historyReaderQueueLimit: Int = 256
     /// Root of the history snapshot directory (`--snapshots`); `nil` reads history from the log only.
     public var snapshotDirectory: String?
     /// Whether the node also runs the compactor (needs ``snapshotDirectory``); `nil` runs it exactly

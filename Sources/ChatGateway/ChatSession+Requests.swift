@@ -56,11 +56,11 @@ extension ChatSession {
 
         case .edit(let room, let msgId, let body):
             guard joined.contains(room) else { return reply(ProtocolError(id: id, .notJoined, "join \(room) before editing in it")) }
-            change(id: id, room: room, msgId: msgId, kind: .edit(msgId: msgId, body: body))
+            await change(id: id, room: room, msgId: msgId, kind: .edit(msgId: msgId, body: body))
 
         case .delete(let room, let msgId):
             guard joined.contains(room) else { return reply(ProtocolError(id: id, .notJoined, "join \(room) before deleting in it")) }
-            change(id: id, room: room, msgId: msgId, kind: .delete(msgId: msgId))
+            await change(id: id, room: room, msgId: msgId, kind: .delete(msgId: msgId))
 
         case .history(let room, let before, let limit):
             guard identity.mayJoin(room) else { return reply(ProtocolError(id: id, .forbidden, "your token does not allow room \(room)")) }
@@ -119,17 +119,18 @@ extension ChatSession {
         }
     }
 
-    private func change(id: RequestID?, room: RoomName, msgId: String, kind: RoomEvent.Kind) {
+    private func change(id: RequestID?, room: RoomName, msgId: String, kind: RoomEvent.Kind) async {
         let user = identity.userID
-        Task {
-            await inflight.acquire()
-            defer { inflight.release() }
+        await inflight.acquire()
+        changes.submit {
+            defer { self.inflight.release() }
             do throws(ProtocolError) {
-                let (position, timestamp) = try await services.ingress.change(room: room, user: user, msgId: msgId, kind: kind)
-                let cursor = ChatCursor(epoch: services.epoch, partition: position.partition, offset: position.offset)
-                reply(ServerFrame.ack(id: id, room: room, cmid: nil, msgId: msgId, cursor: cursor, timestamp: timestamp))
+                let pending = try await self.services.ingress.enqueueChange(room: room, user: user, msgId: msgId, kind: kind)
+                let (position, timestamp) = try await self.services.ingress.acknowledge(pending)
+                let cursor = ChatCursor(epoch: self.services.epoch, partition: position.partition, offset: position.offset)
+                self.reply(ServerFrame.ack(id: id, room: room, cmid: nil, msgId: msgId, cursor: cursor, timestamp: timestamp))
             } catch {
-                reply(withID(error, id))
+                self.reply(self.withID(error, id))
             }
         }
     }

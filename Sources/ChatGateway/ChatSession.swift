@@ -15,6 +15,8 @@ final class ChatSession: RoomSubscriber, PresenceListener, Sendable {
     let services: GatewayServices
     let outbox: SessionOutbox
     let inflight: InflightRequests
+    /// Edits and deletes, applied in the order sent.
+    let changes = SerialChanges()
     private let channel: any Channel
     private let control = SessionControl()
 

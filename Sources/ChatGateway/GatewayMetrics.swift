@@ -1,3 +1,4 @@
+import ChatHistory
 import Metrics
 import Synchronization
 
@@ -11,6 +12,10 @@ final class GatewayMetrics: Sendable {
     let produceLatency: Timer
     let sessionsClosedSlow: Counter
     let rateLimited: Counter
+    /// Records the shared history reader handed to history pages and edit/delete lookups.
+    let historyRecordsScanned: Counter
+    /// Consumers the shared history reader created (one while Kafka stays healthy).
+    let historyReaderConsumers: Counter
     private let sessionCount = Atomic<Int>(0)
 
     init(factory: any MetricsFactory) {
@@ -21,7 +26,15 @@ final class GatewayMetrics: Sendable {
         produceLatency = Timer(label: "chat_produce_latency_seconds", dimensions: [], preferredDisplayUnit: .seconds, factory: factory)
         sessionsClosedSlow = Counter(label: "chat_sessions_closed_slow_total", dimensions: [], factory: factory)
         rateLimited = Counter(label: "chat_rate_limited_total", dimensions: [], factory: factory)
+        historyRecordsScanned = Counter(label: "chat_history_records_scanned_total", dimensions: [], factory: factory)
+        historyReaderConsumers = Counter(label: "chat_history_reader_consumers_total", dimensions: [], factory: factory)
         sessions.record(0)
+    }
+
+    var historyReaderObservers: SharedPartitionReader.Observers {
+        let scanned = historyRecordsScanned
+        let consumers = historyReaderConsumers
+        return .init(recordsRead: { scanned.increment(by: Int64($0)) }, consumerCreated: { consumers.increment() })
     }
 
     func sessionOpened() {

@@ -45,6 +45,10 @@ struct GatewayServices: Sendable {
         do {
             if let snapshotHistory { return try await snapshotHistory.page(room: room, before: beforeOffset, limit: limit) }
             return try await history.page(room: room, before: beforeOffset, limit: limit)
+        } catch let error as HistoryScanLimitExceeded {
+            throw ProtocolError(
+                .badRequest,
+                "this node reads history only \(error.scanLimit) records back from the end of \(room)'s partition without snapshots; no older page")
         } catch let error as SnapshotError {
             logger.error("history snapshots cannot be read", metadata: ["room": "\(room)", "error": "\(error)"])
             throw ProtocolError(.internal, "the history of \(room) cannot be read: its snapshots are damaged; the operator was told")

@@ -7,7 +7,8 @@ import Kafka
 struct Ingress: Sendable {
     let producer: KafkaProducer
     let fanout: Fanout
-    let reader: PartitionRangeReader
+    /// Reads messages the fan-out's cache does not cover (through the node's shared reader).
+    let history: LogHistory
     let admin: KafkaAdmin
     /// Who wrote a message the log no longer holds (edits and deletes of old messages).
     let snapshots: SnapshotStore?
@@ -48,22 +49,45 @@ struct Ingress: Sendable {
         }
     }
 
-    /// Produces an edit or delete after checking that `user` wrote the message.
-    func change(room: RoomName, user: String, msgId: String, kind: RoomEvent.Kind) async throws(ProtocolError) -> (KafkaPosition, Int64) {
+    /// An edit or delete on its way: enqueued in order, acknowledged later.
+    struct PendingChange: Sendable {
+        let delivery: KafkaDelivery
+        let started: ContinuousClock.Instant
+        let timestamp: Int64
+    }
+
+    /// Enqueues an edit or delete after checking that the message exists, is not deleted, and
+    /// that `user` wrote it (call in the order the client sent its requests).
+    func enqueueChange(room: RoomName, user: String, msgId: String, kind: RoomEvent.Kind) async throws(ProtocolError) -> PendingChange {
         guard let author = try await author(of: msgId, in: room) else {
-            throw ProtocolError(.badRequest, "no message \(msgId) in room \(room)")
+            throw ProtocolError(.notFound, "no message \(msgId) in room \(room) (it does not exist or was deleted)")
         }
         guard author == user else { throw ProtocolError(.forbidden, "only the author may change message \(msgId)") }
         let timestamp = WallClock.milliseconds()
         let delivery = try await enqueue(RoomEvent(room: room, from: user, timestamp: timestamp, kind: kind))
-        return (try await durablePosition(delivery, started: .now), timestamp)
+        return PendingChange(delivery: delivery, started: .now, timestamp: timestamp)
     }
 
+    /// Waits until the change is durable and, best effort, read by the fan-out (so the session's
+    /// next lookup sees it); returns its position and timestamp for the `ack`.
+    func acknowledge(_ pending: PendingChange) async throws(ProtocolError) -> (KafkaPosition, Int64) {
+        let position = try await durablePosition(pending.delivery, started: pending.started)
+        // Durable is what the ack promises; a fan-out that is late only delays what lookups see.
+        try? await fanout.waitUntilRead(position, timeout: sendTimeout)
+        return (position, pending.timestamp)
+    }
+
+    /// The author of the visible message `msgId` of `room`; `nil` when there is none (never posted,
+    /// or deleted). The fan-out's cache answers for the offsets it covers; older ones are read
+    /// through the node's shared reader, with the bound of ``LogHistory/message(at:room:partition:watermarks:)``.
     private func author(of msgId: String, in room: RoomName) async throws(ProtocolError) -> String? {
-        if let cached = await fanout.cachedMessage(room: room, msgId: msgId) { return cached.from }
-        guard let offset = Int64(msgId), offset >= 0 else { return nil }
+        guard let offset = Int64(msgId), offset >= 0, String(offset) == msgId else { return nil }
+        switch await fanout.lookupMessage(room: room, offset: offset) {
+        case .visible(let message): return message.from
+        case .absent: return nil
+        case .unknown: break
+        }
         let partition = partitioner.partition(for: room)
-        let found = FoundAuthor()
         do {
             let watermarks = try await admin.watermarks(topic: ChatTopics.rooms, partition: partition, timeout: .seconds(5))
             guard offset < watermarks.high else { return nil }
@@ -71,14 +95,10 @@ struct Ingress: Sendable {
                 // Retention removed it from the log; the compacted history still knows its author.
                 return try await snapshots?.author(ofMessageAt: offset, room: room, partition: partition)
             }
-            try await reader.read(partition: partition, from: offset, to: offset + 1) { record in
-                guard let event = RoomEvent(decoding: record.value), event.room == room, case .message = event.kind else { return }
-                found.set(event.from)
-            }
+            return try await history.message(at: offset, room: room, partition: partition, watermarks: watermarks)?.from
         } catch {
             throw ProtocolError(.unavailable, "could not read message \(msgId) from Kafka")
         }
-        return found.value
     }
 
     private func enqueue(_ event: RoomEvent) async throws(ProtocolError) -> KafkaDelivery {
@@ -121,14 +141,3 @@ struct Ingress: Sendable {
         }
     }
 }
-
-import Foundation
-import Synchronization
-
-/// The author found by a one-record read.
-final class FoundAuthor: Sendable {
-    private let author = Mutex<String?>(nil)
-    func set(_ value: String) { author.withLock { $0 = value } }
-    var value: String? { author.withLock { $0 } }
-}
-

@@ -5,36 +5,61 @@ import Logging
 /// Reads a room's history from its partition of `chat.rooms`.
 ///
 /// Scans a window that ends at the log end, so that edits and deletes made after the page's
-/// messages are applied, and widens the window until the page is full or the log start is reached.
+/// messages are applied, and widens the window until the page is full, the log start is reached,
+/// or the window spans ``scanLimit`` records: a room with few messages in a busy partition costs
+/// at most that much (about 4/3 of it over the widenings, plus ``duplicateSpan`` per widening),
+/// and its page then says `more` when the log holds older records.
 public struct LogHistory: Sendable {
     public let reader: PartitionRangeReader
     public let admin: KafkaAdmin
     public let partitioner: RoomPartitioner
     public let duplicateSpan: Int64
+    /// The most records before the log end a page or a lookup reads (the newest ones).
+    public let scanLimit: Int64
 
-    public init(reader: PartitionRangeReader, admin: KafkaAdmin, partitioner: RoomPartitioner, duplicateSpan: Int64) {
+    public init(reader: PartitionRangeReader, admin: KafkaAdmin, partitioner: RoomPartitioner, duplicateSpan: Int64, scanLimit: Int64 = 100_000) {
         self.reader = reader
         self.admin = admin
         self.partitioner = partitioner
         self.duplicateSpan = duplicateSpan
+        self.scanLimit = max(1, scanLimit)
     }
 
     /// The newest `limit` visible messages of `room` before offset `before` (all, when `nil`).
+    ///
+    /// - Throws: ``HistoryScanLimitExceeded`` when `before` lies further than ``scanLimit`` records
+    ///   before the log end (only snapshots serve such pages with bounded work).
     public func page(room: RoomName, before: Int64?, limit: Int) async throws -> HistoryPage {
         let partition = partitioner.partition(for: room)
         let watermarks = try await admin.watermarks(topic: reader.topic, partition: partition)
         let upper = min(before ?? watermarks.high, watermarks.high)
+        let floor = max(watermarks.low, watermarks.high - scanLimit)
+        guard upper > floor || upper <= watermarks.low else { throw HistoryScanLimitExceeded(scanLimit: scanLimit) }
         var window = Int64(max(limit * 20, 2000))
         while true {
-            let from = max(watermarks.low, upper - window)
+            let from = max(floor, upper - window)
             let candidates = try await visibleMessages(
                 room: room, partition: partition, from: from, to: watermarks.high, low: watermarks.low
             ).filter { $0.offset < upper }
-            if candidates.count >= limit || from == watermarks.low {
+            if candidates.count >= limit || from == floor {
                 return HistoryPage.newest(limit, of: candidates, olderExist: from > watermarks.low)
             }
             window *= 4
         }
+    }
+
+    /// The message at `offset` of `room` as the log shows it now: `nil` when no visible post of the
+    /// room is there or a later delete removed it. Folds from the message to the log end when
+    /// that is at most ``scanLimit`` records; further back it reads the record alone, so a delete
+    /// is not seen here (readers still ignore edits after a delete: the log rule).
+    public func message(at offset: Int64, room: RoomName, partition: Int32, watermarks: KafkaWatermarks) async throws -> ChatMessage? {
+        guard offset >= watermarks.low, offset < watermarks.high else { return nil }
+        let to = watermarks.high - offset <= scanLimit ? watermarks.high : offset + 1
+        let fold = RoomFold(room: room, partition: partition, span: duplicateSpan)
+        try await reader.read(partition: partition, from: offset, to: to) { record in
+            fold.apply(record)
+        }
+        return fold.messages(from: offset).first { $0.offset == offset }
     }
 
     /// Folds `[from, to)` of the partition into the room's visible messages posted at or after `from`.
@@ -46,6 +71,11 @@ public struct LogHistory: Sendable {
         }
         return fold.messages(from: from)
     }
+}
+
+/// A page was asked for further back than ``LogHistory/scanLimit`` records before the log end.
+public struct HistoryScanLimitExceeded: Error, Sendable {
+    public let scanLimit: Int64
 }
 
 /// A room timeline and the partition's duplicate window, filled from raw records.

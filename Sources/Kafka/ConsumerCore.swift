@@ -22,6 +22,8 @@ final class ConsumerCore: KafkaCallbackTarget, @unchecked Sendable {
     private(set) var handle: KafkaHandle!
     private var consumerQueue: OpaquePointer?
     private var topicNames: [UnsafeRawPointer: String] = [:]
+    /// Bumped on the poll thread when fetched records are discarded; a batch polled before is dropped.
+    private var generation = 0
 
     init(logger: Logger, bufferCapacity: Int) {
         self.logger = logger
@@ -90,13 +92,21 @@ final class ConsumerCore: KafkaCallbackTarget, @unchecked Sendable {
                 case .closed: break pollLoop
                 case .full:
                     // Keep serving commands (seek, pause, close) while the reader is behind.
+                    let polledIn = generation
                     runCommands()
                     if isClosing { break pollLoop }
+                    if generation != polledIn { break pushing }
                 }
             }
             batch.removeAll(keepingCapacity: true)
         }
         finishClosing()
+    }
+
+    /// On the poll thread: forgets the records fetched so far, buffered or in hand.
+    func discardFetched() {
+        generation += 1
+        buffer.removeAll()
     }
 
     private func read(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> KafkaRecord? {

@@ -65,6 +65,20 @@ public final class KafkaConsumer: Sendable, Service {
         }
     }
 
+    /// Replaces the whole assignment and discards every record fetched before (buffered or about
+    /// to be), so the next record read belongs to the new assignment: lets one long-lived reader
+    /// serve range reads one after another. Start a new iteration of ``records`` afterwards.
+    public func reassign(_ partitions: [KafkaTopicPartition]) async throws {
+        let core = self.core
+        try await core.perform("reassign") { handle in
+            let list = KafkaTopicPartitionList.make(partitions)
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            let result = rd_kafka_assign(handle, list)
+            core.discardFetched()
+            if result != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(result, "assign") }
+        }
+    }
+
     /// Adds partitions to the assignment, each starting at its given offset.
     public func incrementalAssign(_ partitions: [KafkaTopicPartition]) async throws {
         try await core.perform("incremental assign") { handle in

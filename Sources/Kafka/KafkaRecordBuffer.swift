@@ -78,6 +78,15 @@ final class KafkaRecordBuffer: @unchecked Sendable {
         }
     }
 
+    /// Drops every buffered record (the reader asked for another assignment).
+    func removeAll() {
+        condition.lock()
+        records.removeAll(keepingCapacity: true)
+        head = 0
+        condition.broadcast()
+        condition.unlock()
+    }
+
     /// Takes everything buffered with one lock (waiting while empty); `[]` at the end.
     func nextBatch() async throws -> [KafkaRecord] {
         if let batch = takeAll() { return batch }

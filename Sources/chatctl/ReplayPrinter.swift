@@ -49,7 +49,7 @@ final class ReplayPrinter: @unchecked Sendable {
     func message(_ message: ChatMessage) {
         switch format {
         case .text:
-            output.line("\(time(message.timestamp)) \(message.from): \(oneLine(message.body))\(message.edited ? " (edited)" : "")")
+            output.line("\(time(message.timestamp)) \(oneLine(message.from)): \(oneLine(message.body))\(message.edited ? " (edited)" : "")")
         case .json, .jsonl:
             item(ServerFrame.message(historyItem: message, epoch: epoch, partition: partition))
         }
@@ -61,12 +61,12 @@ final class ReplayPrinter: @unchecked Sendable {
         let event = logged.event
         switch format {
         case .text:
-            let prefix = "\(time(event.timestamp)) \(event.from)"
+            let prefix = "\(time(event.timestamp)) \(oneLine(event.from))"
             let mark = duplicate ? " (retry, not shown)" : ""
             switch event.kind {
             case .message(_, let body): output.line("\(prefix): \(oneLine(body))\(mark) [\(logged.offset)]")
-            case .edit(let msgId, let body): output.line("\(prefix) edited \(msgId): \(oneLine(body)) [\(logged.offset)]")
-            case .delete(let msgId): output.line("\(prefix) deleted \(msgId) [\(logged.offset)]")
+            case .edit(let msgId, let body): output.line("\(prefix) edited \(oneLine(msgId)): \(oneLine(body)) [\(logged.offset)]")
+            case .delete(let msgId): output.line("\(prefix) deleted \(oneLine(msgId)) [\(logged.offset)]")
             }
         case .json, .jsonl:
             guard let frame = ServerFrame.event(logged, epoch: epoch) else { return }
@@ -91,9 +91,32 @@ final class ReplayPrinter: @unchecked Sendable {
         UTCTimestamp.iso8601(milliseconds: milliseconds)
     }
 
-    /// Keeps one message per line whatever its body holds.
-    private func oneLine(_ body: String) -> String {
-        guard body.contains(where: { $0.isNewline || $0 == "\\" }) else { return body }
-        return body.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\n", with: "\\n")
+    /// Keeps one message per line whatever its body holds, and shows characters a terminal would
+    /// act on (escape sequences, other C0 and C1 controls, DEL, bidirectional overrides) as
+    /// visible `\u{…}` escapes instead of printing them raw.
+    private func oneLine(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: Self.needsEscape) else { return text }
+        var escaped = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\\": escaped += "\\\\"
+            case "\n": escaped += "\\n"
+            case "\r": escaped += "\\r"
+            case "\t": escaped += "\\t"
+            case _ where Self.needsEscape(scalar): escaped += "\\u{\(String(scalar.value, radix: 16))}"
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return escaped
+    }
+
+    private static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x5C: true  // the escape character itself, so escapes stay unambiguous
+        case 0x00...0x1F, 0x7F...0x9F: true  // C0, DEL, C1 (ESC, CSI...)
+        case 0x2028, 0x2029: true  // line and paragraph separators
+        case 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: true  // bidirectional controls
+        default: false
+        }
     }
 }

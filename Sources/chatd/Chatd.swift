@@ -63,6 +63,9 @@ struct Chatd: AsyncParsableCommand {
     @Option(help: "History snapshot directory, shared by gateways and the compactor [CHAT_SNAPSHOT_DIR, default ./data/snapshots].")
     var snapshots: String?
 
+    @Option(help: "Most records before a partition's end a log-only history page or edit/delete lookup reads [CHAT_HISTORY_SCAN_LIMIT, default 100000].")
+    var historyScanLimit: Int64?
+
     @Flag(help: "Production mode: refuse to start without --brokers and a JWT secret or key [CHAT_PRODUCTION=1].")
     var production = false
 
@@ -97,6 +100,7 @@ struct Chatd: AsyncParsableCommand {
             configuration.presenceStaleAfter = .seconds(seconds)
         }
         configuration.production = production || environment["CHAT_PRODUCTION"] == "1"
+        if let limit = historyScanLimit ?? environment["CHAT_HISTORY_SCAN_LIMIT"].flatMap(Int64.init) { configuration.historyScanLimit = limit }
         configuration.snapshotDirectory = snapshots ?? environment["CHAT_SNAPSHOT_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "./data/snapshots"
         let role = try self.role ?? environment["CHAT_ROLE"].map(ChatdRole.parse)
         if let role { configuration.runsCompactor = role == .all }

@@ -103,6 +103,31 @@ struct ReplayCommandTests {
         }
     }
 
+    @Test("Text output shows terminal control characters of bodies and names escaped; jsonl keeps them as they were")
+    func controlCharactersEscaped() async throws {
+        try await withChatCluster(partitions: 1) { fixture, root in
+            let lobby = RoomName("lobby")!
+            let hostile = "\u{1b}[31mred\u{1b}[0m\u{07}\u{08}\u{7f}\u{9b}2J\u{202e}txt.exe\ttab\\"
+            try await fixture.produce([
+                RoomEvent(room: lobby, from: "mal\u{1b}]0;pwned\u{07}", timestamp: Self.base, kind: .message(cmid: "x", body: hostile)).encoded(),
+                RoomEvent(room: lobby, from: "ann", timestamp: Self.base + 1000, kind: .message(cmid: "y", body: "plain caf\u{e9}")).encoded(),
+            ])
+            let connection = ["--brokers", fixture.cluster.bootstrapServers, "--snapshots", root]
+            let text = try await Chatctl.run(["replay", "--room", "lobby"] + connection)
+            #expect(text.status == 0, "\(text.stderr)")
+            let controls = text.stdout.unicodeScalars.filter {
+                $0 != "\n" && ($0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0.value == 0x202E)
+            }
+            #expect(controls.isEmpty, "no raw control character reaches the terminal: \(controls.map(\.value))")
+            #expect(text.stdout.split(separator: "\n").map(String.init) == [
+                #"2023-11-14T22:13:20.000Z mal\u{1b}]0;pwned\u{7}: \u{1b}[31mred\u{1b}[0m\u{7}\u{8}\u{7f}\u{9b}2J\u{202e}txt.exe\ttab\\"#,
+                "2023-11-14T22:13:21.000Z ann: plain caf\u{e9}",
+            ])
+            let jsonl = try await Chatctl.run(["replay", "--room", "lobby", "--format", "jsonl"] + connection)
+            #expect(jsonl.stdout.split(separator: "\n").first.map { json(String($0))["body"] as? String } == hostile)
+        }
+    }
+
     @Test("--follow prints the history, then live events")
     func follow() async throws {
         try await withChatCluster(partitions: 1) { fixture, root in
