@@ -252,7 +252,9 @@ fi
 finished=$(date -u +%Y-%m-%dT%H:%M:%SZ) load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 commit=$(git rev-parse HEAD 2>/dev/null || echo "${BENCH_GIT_COMMIT:-unknown}")
-dirty=false; [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] && dirty=true
+# BENCH_GIT_COMMIT names the commit where git cannot see the repository (a bind-mounted worktree).
+dirty=unknown
+if changes=$(git status --porcelain --untracked-files=no 2>/dev/null); then dirty=false; [ -n "$changes" ] && dirty=true; fi
 export BP_RUNS="$runs" BP_IDLES="$idles" BP_OUT="$output" BP_STARTED="$started" BP_FINISHED="$finished" \
   BP_LOAD_START="$load_start" BP_LOAD_END="$load_end" BP_COMMIT="$commit" BP_DIRTY="$dirty" \
   BP_DURATION="$duration" BP_ROOMS="$rooms" BP_MEMBERS="$members" BP_SIZE="$size" BP_SENDER_RATE="$sender_rate" \
@@ -334,7 +336,7 @@ if "chat" in idle_summary:
 report = {
     "benchmark": "bench-peers",
     "started": env["BP_STARTED"], "finished": env["BP_FINISHED"],
-    "git": {"commit": env["BP_COMMIT"], "dirty": env["BP_DIRTY"] == "true"},
+    "git": {"commit": env["BP_COMMIT"], "dirty": {"true": True, "false": False}.get(env["BP_DIRTY"])},
     "machine": {"cores": os.cpu_count(), "cpu": cpu_model(), "memTotalKb": mem_total_kb(),
                 "kernel": platform.release(), "loadAverageStart": env["BP_LOAD_START"],
                 "loadAverageEnd": env["BP_LOAD_END"]},
