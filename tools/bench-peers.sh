@@ -9,7 +9,7 @@
 # OUT/peers.md (the table, also printed on stdout) and OUT/bench-peers.png (p99 against
 # deliveries/s). Progress goes to stderr. See docs/benchmarks.md, "Against the peers (fanbench)".
 #
-#   tools/bench-peers.sh                                   # the full run, about 8 minutes plus the build
+#   tools/bench-peers.sh                                   # the full run, about 6 minutes plus the build
 #   tools/bench-peers.sh --duration 3 --rates 100 --members 10 --idle-sessions 200   # a quick check
 #   tools/bench-peers.sh --help
 set -euo pipefail
@@ -445,8 +445,9 @@ servers_n=${#server_list[@]} plot=""
 for j in "${!server_list[@]}"; do
   plot+="'$output/p99.dat' using 1:$((j + 2)) with linespoints lw 2 pt 7 ps 1.2 lc $((j + 1)) title '${titles[$j]}', "
   # A run that lost messages gets the share lost beside its point (its p99 is of what arrived).
-  label=$((servers_n + 3 + j))
-  plot+="'' using 1:$((j + 2)):(strcol($label) eq '-' ? '' : strcol($label)) with labels noenhanced offset 0,1 font 'Sans,9' tc lt $((j + 1)) notitle, "
+  # The first server's labels go above its points, the others' below, so that they do not collide.
+  label=$((servers_n + 3 + j)) lift=-1; [ "$j" -eq 0 ] && lift=1
+  plot+="'' using 1:$((j + 2)):(strcol($label) eq '-' ? '' : strcol($label)) with labels noenhanced offset 0,$lift font 'Sans,9' tc lt $((j + 1)) notitle, "
 done
 plot+="'' using 1:$((servers_n + 2)) with linespoints dt 2 lw 1.5 lc rgb '#888888' pt 2 title 'target p99'"
 gnuplot <<EOF || log "gnuplot failed; no plot"
