@@ -1,5 +1,5 @@
 /// Folds a room's events, in log order, into the messages `history` shows: duplicates dropped,
-/// edits applied, deleted messages absent. Only the author may edit or delete a message.
+/// edits applied, deleted messages absent, under ``AmendmentRule``.
 public struct RoomTimeline: Sendable {
     public let room: RoomName
     private var messages: [ChatMessage] = []
@@ -33,12 +33,12 @@ public struct RoomTimeline: Sendable {
             messages.append(message)
             return .posted(message)
         case .edit(let msgId, let body):
-            guard let index = indexByID[msgId], messages[index].from == event.from else { return .ignored }
+            guard let index = indexByID[msgId], AmendmentRule.applies(sentBy: event.from, toMessageBy: messages[index].from) else { return .ignored }
             messages[index].body = body
             messages[index].edited = true
             return .edited(messages[index])
         case .delete(let msgId):
-            guard let index = indexByID[msgId], messages[index].from == event.from else { return .ignored }
+            guard let index = indexByID[msgId], AmendmentRule.applies(sentBy: event.from, toMessageBy: messages[index].from) else { return .ignored }
             let removed = messages[index]
             indexByID[msgId] = nil
             messages[index].msgId = ""

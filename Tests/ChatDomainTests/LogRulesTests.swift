@@ -50,6 +50,10 @@ struct LogRulesTests {
         if case .deleted = timeline.apply(event(6, "b", .delete(msgId: "1")), duplicateOf: nil) {} else { Issue.record("delete not applied") }
         #expect(timeline.visibleMessages.map(\.body) == ["uno"])
         #expect(timeline.visibleMessages.first?.edited == true)
+        // Another node's edit or delete that reached the log after the delete: ignored.
+        #expect(timeline.apply(event(7, "b", .edit(msgId: "1", body: "back")), duplicateOf: nil) == .ignored)
+        #expect(timeline.apply(event(8, "b", .delete(msgId: "1")), duplicateOf: nil) == .ignored)
+        #expect(timeline.visibleMessages.map(\.body) == ["uno"])
     }
 
     @Test("Room events and signals round-trip through their stored form")

@@ -108,7 +108,7 @@ struct BadInputTests {
             #expect(try await alice.reply(to: "d")["op"] as? String == "ack")
             try await bob.waitFor("deleted") { $0["op"] as? String == "deleted" && $0["msgId"] as? String == second }
             alice.send(["op": "edit", "id": "e3", "room": "edits", "msgId": "999999", "body": "nothing"])
-            #expect(try await alice.reply(to: "e3")["code"] as? String == "bad_request")
+            #expect(try await alice.reply(to: "e3")["code"] as? String == "not_found", "an unknown msgId is not_found (protocol.md)")
             bob.send(["op": "history", "id": "h", "room": "edits"])
             let history = try await bob.reply(to: "h")["messages"] as? [[String: Any]]
             #expect(history?.map { $0["body"] as? String } == ["fixed"], "edits applied, deleted messages absent")

@@ -17,6 +17,29 @@ struct SegmentFoldTests {
         #expect(contents.messages.map(\.body) == ["uno"])
         #expect(contents.amendments.map(\.offset) == [3])
     }
+
+    @Test("An edit after a delete is ignored, in one segment and when the delete is pending in a later one")
+    func editAfterDelete() {
+        let room = RoomName("r")!
+        var fold = SegmentFold(from: 0, span: 100, window: [])
+        fold.apply(offset: 0, event: RoomEvent(room: room, from: "a", timestamp: 1, kind: .message(cmid: "c1", body: "one")))
+        fold.apply(offset: 1, event: RoomEvent(room: room, from: "a", timestamp: 2, kind: .delete(msgId: "0")))
+        fold.apply(offset: 2, event: RoomEvent(room: room, from: "a", timestamp: 3, kind: .edit(msgId: "0", body: "back")))
+        #expect(fold.contents().messages.isEmpty)
+        #expect(fold.contents().amendments.map(\.offset) == [1])
+
+        // Across segments: the message in one, the delete and the late edit pending in the next.
+        var first = SegmentFold(from: 0, span: 100, window: [])
+        first.apply(offset: 0, event: RoomEvent(room: room, from: "a", timestamp: 1, kind: .message(cmid: "c1", body: "one")))
+        var second = SegmentFold(from: 1, span: 100, window: first.contents().window)
+        second.apply(offset: 1, event: RoomEvent(room: room, from: "a", timestamp: 2, kind: .delete(msgId: "0")))
+        second.apply(offset: 2, event: RoomEvent(room: room, from: "a", timestamp: 3, kind: .edit(msgId: "0", body: "back")))
+        let pending = second.contents().amendments
+        #expect(pending.allSatisfy { $0.pending })
+        let (message, applied) = AmendmentChain.apply(pending, to: first.contents().messages.first)
+        #expect(message == nil, "deleted, and the later edit does not bring it back")
+        #expect(applied.map(\.offset) == [1])
+    }
 }
 
 @Suite("Compaction policy and manifests")

@@ -141,7 +141,9 @@ public enum AmendmentChain {
         var current = message
         var applied: [SnapshotAmendment] = []
         for amendment in amendments {
-            guard var target = current, target.room == amendment.room, target.author == amendment.author else { continue }
+            guard var target = current, target.room == amendment.room,
+                AmendmentRule.applies(sentBy: amendment.author, toMessageBy: target.author)
+            else { continue }
             switch amendment.kind {
             case .edit:
                 target.body = amendment.body ?? ""
