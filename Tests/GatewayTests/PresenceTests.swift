@@ -105,9 +105,9 @@ struct PresenceTests {
             writer.send(["op": "send", "id": "s10", "room": "inbox", "cmid": "c10", "body": "10"])
             writer.send(["op": "send", "id": "s11", "room": "inbox", "cmid": "c11", "body": "11"])
             _ = try await writer.reply(to: "s11")
-            try await Task.sleep(for: .milliseconds(300))
+            // `read` has no reply: the position reaches the other node through chat.cursors.
             let again = try await WSTestClient.connect(port: nodes[1].port, user: "reader")
-            let joined = try await again.join("inbox")
+            let joined = try await joinWhenUnread(again, room: "inbox", is: 8)
             #expect(joined["unread"] as? Int == 8)
             // An edit changes nothing; a delete of an unread message lowers the count.
             writer.send(["op": "delete", "id": "d", "room": "inbox", "msgId": messages[9]["msgId"] as! String])
@@ -120,7 +120,7 @@ struct PresenceTests {
             try await Task.sleep(for: .milliseconds(300))
             await third.close()
             let fourth = try await WSTestClient.connect(port: nodes[1].port, user: "reader")
-            let last = try await fourth.join("inbox")
+            let last = try await joinWhenUnread(fourth, room: "inbox", is: 7)
             #expect(last["unread"] as? Int == 7, "unread on the other node: \(last)")
             await fourth.close()
             await writer.close()
@@ -141,6 +141,21 @@ struct PresenceTests {
             client.send(["op": "read", "id": "foreign", "room": "somewhere", "cursor": "0123456789abcdef.0.1"])
             #expect(try await client.reply(to: "foreign")["code"] as? String == "bad_request")
             await client.close()
+        }
+    }
+
+    /// Joins `room` until its `unread` is `expected` (a read position is stored asynchronously and
+    /// reaches other nodes through `chat.cursors`), for at most ten seconds; returns the last `joined`.
+    private func joinWhenUnread(_ client: WSTestClient, room: String, is expected: Int) async throws -> [String: Any] {
+        let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+        var attempt = 0
+        while true {
+            let joined = try await client.join(room)
+            if joined["unread"] as? Int == expected || ContinuousClock.now >= deadline { return joined }
+            attempt += 1
+            client.send(["op": "leave", "id": "unread-leave-\(attempt)", "room": room])
+            _ = try await client.reply(to: "unread-leave-\(attempt)")
+            try await Task.sleep(for: .milliseconds(100))
         }
     }
 }
