@@ -87,13 +87,18 @@ enum GatewayRoutes {
             var name: String?
             var rooms: [String]?
             var admin: Bool?
+            /// Seconds; short ones let tests watch a session outlive its first token.
+            var lifetime: Int?
         }
         guard let body = try? await request.body.collect(upTo: 16 * 1024),
             let parsed = try? JSONDecoder().decode(TokenRequest.self, from: Data(buffer: body))
         else { return errorResponse(.badRequest, .badRequest, #"send {"user":"<id>"}"#) }
         guard (1...128).contains(parsed.user.count) else { return errorResponse(.badRequest, .badRequest, "user must be 1 to 128 characters") }
+        let lifetime = parsed.lifetime ?? 24 * 3600
+        guard (1...(24 * 3600)).contains(lifetime) else { return errorResponse(.badRequest, .badRequest, "lifetime must be 1 to 86400 seconds") }
         do {
-            let token = try await authority.issue(user: parsed.user, name: parsed.name, rooms: parsed.rooms, admin: parsed.admin ?? false)
+            let token = try await authority.issue(
+                user: parsed.user, name: parsed.name, rooms: parsed.rooms, admin: parsed.admin ?? false, lifetime: TimeInterval(lifetime))
             var writer = JSONWriter()
             writer.add("token", token)
             return jsonResponse(.ok, writer.finish())
