@@ -19,7 +19,7 @@ extension TokenAuthority {
         if placeholderSecrets.contains(secret) || lowered.contains("change-me") || lowered.contains("changeme") {
             return "the JWT secret is the example placeholder: \(secretAdvice)"
         }
-        if Set(bytes).count < 10 {
+        if Set(bytes).count < 8 {
             return "the JWT secret has only \(Set(bytes).count) distinct characters: \(secretAdvice)"
         }
         if let period = shortestPeriod(bytes), period <= bytes.count / 2 {
