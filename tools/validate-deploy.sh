@@ -631,6 +631,9 @@ def cmd_k8s(label, versions, *files):
         if (t["kind"], t["name"]) not in workloads:
             err(f"{label}: HorizontalPodAutoscaler/{name} targets missing {t['kind']}/{t['name']}")
     for name, ing in by_kind.get("Ingress", {}).items():
+        # Tokens may travel as ?token=...: no access-log line may carry a query string.
+        if ing["metadata"].get("annotations", {}).get("nginx.ingress.kubernetes.io/enable-access-log") != "false":
+            err(f"{label}: Ingress/{name} must set nginx.ingress.kubernetes.io/enable-access-log: \"false\" (its log line has the query string)")
         for rule in ing["spec"].get("rules", []):
             for path in rule.get("http", {}).get("paths", []):
                 svc = path["backend"]["service"]["name"]
@@ -822,9 +825,24 @@ check_nginx() {
   "$NGINX" -t -q -p "$t/" -c "$t/nginx.conf" -g "pid $t/nginx.pid;" || return 1
   echo "nginx -t ok"
 }
+check_nginx_log_query() {
+  # Tokens may travel as ?token=...: access-log lines use $uri, never the query.
+  local f="$DEPLOY/compose/nginx.conf"
+  local formats
+  formats=$(awk '/log_format/ { on = 1 } on { print } on && /;[[:space:]]*$/ { on = 0 }' "$f")
+  [[ -n "$formats" ]] || { echo "$f has no log_format"; return 1; }
+  # shellcheck disable=SC2016  # nginx variables, not shell ones
+  if grep -E '\$(request|request_uri|args|query_string|arg_[A-Za-z0-9_]+)\b' <<<"$formats"; then
+    echo "$f logs a query string (use \$uri in log_format)"; return 1
+  fi
+  grep -q 'access_log .* chat;' "$f" || { echo "$f: access_log does not use the chat format"; return 1; }
+  grep -q "log_format chat '.*\$uri" "$f" || { echo "$f: log_format chat does not log \$uri"; return 1; }
+  echo "no query strings in access logs"
+}
 if [[ -n "$NGINX" ]]; then
   check "nginx.conf (nginx -t)" check_nginx
 fi
+check "nginx.conf access log has no query strings" check_nginx_log_query
 
 say "== prometheus"
 if [[ -n "$PROMTOOL" ]]; then

@@ -7,6 +7,9 @@ import Foundation
 public struct ClientFrameParser: Sendable {
     public var limits: RequestLimits
 
+    /// Longest `token` of an `auth` request (a real JWT is far shorter).
+    public static let maxTokenBytes = 8 * 1024
+
     public init(limits: RequestLimits = RequestLimits()) {
         self.limits = limits
     }
@@ -80,6 +83,12 @@ public struct ClientFrameParser: Sendable {
             return .presence(room: try fields.room())
         case "ping":
             return .ping
+        case "auth":
+            guard let token = try fields.string("token"), !token.isEmpty else { throw ProtocolError(.badRequest, "missing field token") }
+            guard token.utf8.count <= Self.maxTokenBytes else {
+                throw ProtocolError(.badRequest, "token is over \(Self.maxTokenBytes) bytes")
+            }
+            return .auth(token: token)
         default:
             throw ProtocolError(.badRequest, "unknown op \(op)")
         }

@@ -10,6 +10,8 @@ public enum ClientRequest: Sendable, Equatable {
     case read(room: RoomName, cursor: ChatCursor)
     case presence(room: RoomName)
     case ping
+    /// A fresh token for the session's user, so it outlives the token it connected with.
+    case auth(token: String)
 
     /// The room the request is about, if any.
     public var room: RoomName? {
@@ -17,7 +19,7 @@ public enum ClientRequest: Sendable, Equatable {
         case .join(let room, _), .leave(let room), .send(let room, _, _), .edit(let room, _, _), .delete(let room, _),
             .history(let room, _, _), .typing(let room), .read(let room, _), .presence(let room):
             room
-        case .ping:
+        case .ping, .auth:
             nil
         }
     }

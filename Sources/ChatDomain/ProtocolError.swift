@@ -1,6 +1,8 @@
 /// The error codes of client protocol v1.
 public enum ErrorCode: String, Sendable, Hashable {
     case badRequest = "bad_request"
+    /// A token was missing, invalid, expired or for another user.
+    case unauthorized
     case forbidden
     case notJoined = "not_joined"
     case tooLarge = "too_large"

@@ -110,6 +110,16 @@ public enum ServerFrame {
         return writer.finish()
     }
 
+    /// The reply to `auth`: `exp` is the new token's expiry in seconds since the epoch (its `exp`
+    /// claim, as in the JWT).
+    public static func authed(id: RequestID?, expiresAt seconds: Int64) -> String {
+        var writer = JSONWriter()
+        writer.add("op", "authed")
+        writer.add("id", id)
+        writer.add("exp", seconds)
+        return writer.finish()
+    }
+
     public static func error(_ error: ProtocolError) -> String {
         var writer = JSONWriter()
         writer.add("op", "error")

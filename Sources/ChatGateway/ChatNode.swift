@@ -45,8 +45,19 @@ public final class ChatNode: Service, Sendable {
                     description: "production mode needs --jwt-secret or --jwt-public-key-file: development tokens are refused in production")
             }
         }
+        if case .development = configuration.authentication, configuration.brokers != nil {
+            guard configuration.insecureDevelopmentTokens else {
+                throw ChatNodeStartupError(
+                    description: "--brokers needs --jwt-secret (CHAT_JWT_SECRET) or --jwt-public-key-file (CHAT_JWT_PUBLIC_KEY_FILE): "
+                        + "without one, anyone could mint tokens, admin ones included. On a test cluster only, "
+                        + "--insecure-dev-tokens (CHAT_INSECURE_DEV_TOKENS=1) allows development tokens")
+            }
+            logger.warning(
+                "INSECURE: development tokens on real brokers (--insecure-dev-tokens): anyone can mint any token, admin included; never use this in production"
+            )
+        }
         do {
-            _ = try await TokenAuthority(mode: configuration.authentication)
+            _ = try await configuration.tokenAuthority()
         } catch {
             throw ChatNodeStartupError(description: "\(error)")
         }
@@ -150,7 +161,7 @@ public final class ChatNode: Service, Sendable {
                 sendTimeout: configuration.gateway.sendTimeout),
             history: logHistory,
             snapshotHistory: snapshots.map { SnapshotHistory(store: $0, log: logHistory, logger: logger) },
-            authority: try await TokenAuthority(mode: configuration.authentication),
+            authority: try await configuration.tokenAuthority(),
             metrics: metrics,
             registry: registry,
             parser: ClientFrameParser(limits: configuration.gateway.limits),

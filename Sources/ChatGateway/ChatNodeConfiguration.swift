@@ -19,6 +19,13 @@ public struct ChatNodeConfiguration: Sendable {
     /// has at start-up. Pin it before growing the topic (docs/architecture.md).
     public var roomPartitions: Int32?
     public var authentication: TokenAuthority.Mode = .development
+    /// Allows ``TokenAuthority/Mode/development`` (anyone may mint any token, admin included) on
+    /// real brokers; without it such a node refuses to start. For test clusters only.
+    public var insecureDevelopmentTokens = false
+    /// When set, tokens must carry this `aud`.
+    public var jwtAudience: String?
+    /// When set, tokens must carry this `iss`.
+    public var jwtIssuer: String?
     /// Refuse to start without brokers and without a JWT secret or key.
     public var production = false
     public var duplicateSpan: Int64 = 10_000
@@ -39,6 +46,10 @@ public struct ChatNodeConfiguration: Sendable {
 
     public init(gateway: GatewayConfiguration) {
         self.gateway = gateway
+    }
+
+    func tokenAuthority() async throws -> TokenAuthority {
+        try await TokenAuthority(mode: authentication, audience: jwtAudience, issuer: jwtIssuer)
     }
 
     func kafkaConfiguration(bootstrapServers: String) -> KafkaConfiguration {

@@ -11,6 +11,9 @@ extension ChatSession {
         case .ping:
             reply(ServerFrame.pong(id: id))
 
+        case .auth(let token):
+            await authenticate(id: id, token: token)
+
         case .join(let room, let since):
             guard identity.mayJoin(room) else { return reply(ProtocolError(id: id, .forbidden, "your token does not allow room \(room)")) }
             do {

@@ -11,7 +11,7 @@ import Synchronization
 /// One client WebSocket connection: reads requests in order, and writes replies and room events
 /// through a bounded outbox.
 final class ChatSession: RoomSubscriber, PresenceListener, Sendable {
-    let identity: ChatIdentity
+    let authentication: SessionAuthentication
     let services: GatewayServices
     let outbox: SessionOutbox
     let inflight: InflightRequests
@@ -21,7 +21,7 @@ final class ChatSession: RoomSubscriber, PresenceListener, Sendable {
     private let control = SessionControl()
 
     init(identity: ChatIdentity, services: GatewayServices, channel: any Channel) {
-        self.identity = identity
+        self.authentication = SessionAuthentication(identity)
         self.services = services
         self.channel = channel
         self.inflight = InflightRequests(limit: services.configuration.maxInFlightSendsPerSession)
@@ -34,6 +34,8 @@ final class ChatSession: RoomSubscriber, PresenceListener, Sendable {
     }
 
     var userID: String { identity.userID }
+    /// The identity of the session's current token (`auth` may replace it).
+    var identity: ChatIdentity { authentication.identity }
 
     func deliver(_ frame: String) -> Bool {
         outbox.enqueue(frame)
@@ -54,6 +56,7 @@ final class ChatSession: RoomSubscriber, PresenceListener, Sendable {
         services.registry.add(self)
         await services.presence.sessionOpened(user: identity.userID)
         defer {
+            authentication.end()
             services.registry.remove(self)
             services.metrics.sessionClosed()
         }
@@ -63,6 +66,13 @@ final class ChatSession: RoomSubscriber, PresenceListener, Sendable {
             return control.draining
         }
         if drainingAlready { reader.cancel() }
+        authentication.scheduleExpiry(on: channel.eventLoop) { [control] in
+            let reader = control.state.withLock { control in
+                if control.closeReason == nil { control.closeReason = .tokenExpired }
+                return control.reader
+            }
+            reader?.cancel()
+        }
 
         let readerResult = await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.writeFrames(outbound) }
@@ -124,6 +134,9 @@ final class ChatSession: RoomSubscriber, PresenceListener, Sendable {
                     return
                 case .finish(.rateLimited):
                     try await outbound.close(.init(codeNumber: 4029), reason: "rate limit exceeded repeatedly")
+                    return
+                case .finish(.tokenExpired):
+                    try await outbound.close(.init(codeNumber: 4001), reason: "token expired: reconnect with a fresh token and resume with your cursor")
                     return
                 case .finish:
                     return

@@ -28,7 +28,7 @@ enum GatewayRoutes {
             do throws(TokenAuthority.Refusal) {
                 _ = try await services.authority.verify(request: request)
             } catch {
-                return errorResponse(.unauthorized, .forbidden, error.reason)
+                return errorResponse(.unauthorized, .unauthorized, error.reason)
             }
             return errorResponse(.badRequest, .badRequest, "expected a WebSocket upgrade request")
         }
@@ -49,14 +49,24 @@ enum GatewayRoutes {
 
     static func webSocketRouter(services: GatewayServices) -> Router<ChatRequestContext> {
         let router = Router(context: ChatRequestContext.self)
-        router.ws("/v1/ws") { request, _ in
-            guard originRefusal(request, services.configuration) == nil else { return .dontUpgrade }
-            do {
-                _ = try await services.authority.verify(request: request)
-                return .upgrade([:])
-            } catch {
+        router.ws("/v1/ws") { request, context in
+            if let refusal = originRefusal(request, services.configuration) {
+                try await RefusedUpgradeResponder.install(
+                    on: context.channel, status: .forbidden, body: ServerFrame.error(ProtocolError(.forbidden, refusal)))
                 return .dontUpgrade
             }
+            do throws(TokenAuthority.Refusal) {
+                _ = try await services.authority.verify(request: request)
+            } catch {
+                try await RefusedUpgradeResponder.install(
+                    on: context.channel, status: .unauthorized, body: ServerFrame.error(ProtocolError(.unauthorized, error.reason)))
+                return .dontUpgrade
+            }
+            // A client that offered its token as a subprotocol must see it selected, or a browser
+            // fails the connection.
+            var headers = HTTPFields()
+            if let subprotocol = TokenAuthority.bearerSubprotocol(in: request) { headers[.secWebSocketProtocol] = subprotocol }
+            return .upgrade(headers)
         } onUpgrade: { inbound, outbound, context in
             let identity = try await services.authority.verify(request: context.request)
             let session = ChatSession(identity: identity, services: services, channel: context.requestContext.channel)
@@ -77,13 +87,18 @@ enum GatewayRoutes {
             var name: String?
             var rooms: [String]?
             var admin: Bool?
+            /// Seconds; short ones let tests watch a session outlive its first token.
+            var lifetime: Int?
         }
         guard let body = try? await request.body.collect(upTo: 16 * 1024),
             let parsed = try? JSONDecoder().decode(TokenRequest.self, from: Data(buffer: body))
         else { return errorResponse(.badRequest, .badRequest, #"send {"user":"<id>"}"#) }
         guard (1...128).contains(parsed.user.count) else { return errorResponse(.badRequest, .badRequest, "user must be 1 to 128 characters") }
+        let lifetime = parsed.lifetime ?? 24 * 3600
+        guard (1...(24 * 3600)).contains(lifetime) else { return errorResponse(.badRequest, .badRequest, "lifetime must be 1 to 86400 seconds") }
         do {
-            let token = try await authority.issue(user: parsed.user, name: parsed.name, rooms: parsed.rooms, admin: parsed.admin ?? false)
+            let token = try await authority.issue(
+                user: parsed.user, name: parsed.name, rooms: parsed.rooms, admin: parsed.admin ?? false, lifetime: TimeInterval(lifetime))
             var writer = JSONWriter()
             writer.add("token", token)
             return jsonResponse(.ok, writer.finish())
@@ -102,7 +117,7 @@ enum GatewayRoutes {
         do throws(TokenAuthority.Refusal) {
             identity = try await services.authority.verify(request: request)
         } catch {
-            return errorResponse(.unauthorized, .forbidden, error.reason)
+            return errorResponse(.unauthorized, .unauthorized, error.reason)
         }
         guard identity.isAdmin else { return errorResponse(.forbidden, .forbidden, "publishing needs a token with the claim admin: true") }
         guard let room = context.parameters.get("room").flatMap(RoomName.init) else {
@@ -145,7 +160,7 @@ enum GatewayRoutes {
         do throws(TokenAuthority.Refusal) {
             identity = try await services.authority.verify(request: request)
         } catch {
-            return errorResponse(.unauthorized, .forbidden, error.reason)
+            return errorResponse(.unauthorized, .unauthorized, error.reason)
         }
         guard let room = context.parameters.get("room").flatMap(RoomName.init) else {
             return errorResponse(.badRequest, .badRequest, "invalid room name: use 1 to 128 characters of A-Z a-z 0-9 . _ -")

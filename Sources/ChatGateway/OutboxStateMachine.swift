@@ -113,6 +113,8 @@ enum SessionCloseReason: Equatable, Sendable {
     case tooSlow
     /// Too many rate-limited requests (4029).
     case rateLimited
+    /// The token's `exp` passed without a fresh `auth` (4001).
+    case tokenExpired
     /// The client closed or the connection failed: nothing more is written.
     case connectionEnded
 }

@@ -22,15 +22,19 @@ public struct TokenAuthority: Sendable {
     public let issuesTokens: Bool
     /// Tokens can be signed here (HMAC modes), e.g. by `chatctl token` or tests.
     public let canSign: Bool
+    /// When set, a token's `aud` must contain it.
+    public let audience: String?
+    /// When set, a token's `iss` must equal it.
+    public let issuer: String?
 
-    public init(mode: Mode) async throws {
+    /// Longest token accepted, in bytes: far beyond any real claim set, well below header limits.
+    public static let maxTokenBytes = 8 * 1024
+
+    public init(mode: Mode, audience: String? = nil, issuer: String? = nil) async throws {
         let keys = JWTKeyCollection()
         switch mode {
         case .sharedSecret(let secret):
-            // HS256 keys shorter than the hash are weak, and jwt-kit refuses them.
-            guard secret.utf8.count >= 32 else {
-                throw ConfigurationError(description: "the JWT secret must be at least 32 bytes (it is \(secret.utf8.count))")
-            }
+            if let weakness = Self.weakness(ofSecret: secret) { throw ConfigurationError(description: weakness) }
             await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
             issuesTokens = false
             canSign = true
@@ -45,6 +49,8 @@ public struct TokenAuthority: Sendable {
             canSign = true
         }
         self.keys = keys
+        self.audience = audience.flatMap { $0.isEmpty ? nil : $0 }
+        self.issuer = issuer.flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// Why a token was refused, for the 401 response body.
@@ -53,6 +59,7 @@ public struct TokenAuthority: Sendable {
     }
 
     public func verify(_ token: String) async throws(Refusal) -> ChatIdentity {
+        guard token.utf8.count <= Self.maxTokenBytes else { throw Refusal(reason: "token over \(Self.maxTokenBytes) bytes") }
         let claims: ChatClaims
         do {
             // In a task of its own: JWTKit's verification goes through deep generic async frames, and
@@ -66,13 +73,32 @@ public struct TokenAuthority: Sendable {
             throw Refusal(reason: "invalid token")
         }
         guard !claims.sub.value.isEmpty else { throw Refusal(reason: "token has an empty sub claim") }
+        if let audience, claims.aud?.value.contains(audience) != true {
+            throw Refusal(reason: "token is not for this audience (aud must include \(audience))")
+        }
+        if let issuer, claims.iss?.value != issuer {
+            throw Refusal(reason: "token is not from the expected issuer (iss must be \(issuer))")
+        }
+        if let rooms = claims.rooms {
+            // Patterns are matched on every join: bound what one token can make the server do.
+            guard rooms.count <= RoomPattern.maxCount else {
+                throw Refusal(reason: "token has \(rooms.count) rooms patterns; at most \(RoomPattern.maxCount) are accepted")
+            }
+            guard rooms.allSatisfy({ $0.utf8.count <= RoomPattern.maxLength }) else {
+                throw Refusal(reason: "token has a rooms pattern over \(RoomPattern.maxLength) bytes")
+            }
+        }
         return ChatIdentity(
-            userID: claims.sub.value, name: claims.name, roomPatterns: claims.rooms?.map(RoomPattern.init), isAdmin: claims.admin ?? false)
+            userID: claims.sub.value, name: claims.name, roomPatterns: claims.rooms?.map(RoomPattern.init), isAdmin: claims.admin ?? false,
+            expiresAt: claims.exp.value)
     }
 
-    /// Finds the token of a request: `Authorization: Bearer <jwt>` or the `token` query parameter.
+    /// Finds the token of a request: `Authorization: Bearer <jwt>`, the WebSocket subprotocol
+    /// `bearer.<jwt>`, or the `token` query parameter, in that order.
     public func verify(request: Request) async throws(Refusal) -> ChatIdentity {
-        guard let token = Self.token(in: request) else { throw Refusal(reason: "missing token: send Authorization: Bearer <jwt> or ?token=<jwt>") }
+        guard let token = Self.token(in: request) else {
+            throw Refusal(reason: "missing token: send Authorization: Bearer <jwt>, Sec-WebSocket-Protocol: bearer.<jwt> or ?token=<jwt>")
+        }
         return try await verify(token)
     }
 
@@ -80,15 +106,34 @@ public struct TokenAuthority: Sendable {
         if let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") {
             return String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
         }
+        if let subprotocol = bearerSubprotocol(in: request) {
+            return String(subprotocol.dropFirst(bearerSubprotocolPrefix.count))
+        }
         return request.uri.queryParameters.get("token")
     }
 
-    /// Signs a token (HMAC modes only: with a public key the server cannot sign).
-    public func issue(user: String, name: String? = nil, rooms: [String]? = nil, admin: Bool = false, lifetime: TimeInterval = 24 * 3600) async throws
-        -> String
-    {
+    static let bearerSubprotocolPrefix = "bearer."
+
+    /// The `bearer.<jwt>` entry of `Sec-WebSocket-Protocol`, which the upgrade response must select.
+    static func bearerSubprotocol(in request: Request) -> String? {
+        for field in request.headers[values: .secWebSocketProtocol] {
+            for entry in field.split(separator: ",") {
+                let name = entry.trimmingCharacters(in: .whitespaces)
+                if name.hasPrefix(bearerSubprotocolPrefix), name.count > bearerSubprotocolPrefix.count { return name }
+            }
+        }
+        return nil
+    }
+
+    /// Signs a token (HMAC modes only: with a public key the server cannot sign). Without an
+    /// explicit `audience` / `issuer` it carries the configured ones, so the node accepts it.
+    public func issue(
+        user: String, name: String? = nil, rooms: [String]? = nil, admin: Bool = false, lifetime: TimeInterval = 24 * 3600,
+        audience: String? = nil, issuer: String? = nil
+    ) async throws -> String {
         let claims = ChatClaims(
             sub: SubjectClaim(value: user), exp: ExpirationClaim(value: Date().addingTimeInterval(lifetime)),
+            aud: (audience ?? self.audience).map { AudienceClaim(value: [$0]) }, iss: (issuer ?? self.issuer).map { IssuerClaim(value: $0) },
             name: name, rooms: rooms, admin: admin ? true : nil)
         return try await keys.sign(claims)
     }
@@ -103,6 +148,8 @@ public struct ConfigurationError: Error, CustomStringConvertible {
 struct ChatClaims: JWTPayload {
     var sub: SubjectClaim
     var exp: ExpirationClaim
+    var aud: AudienceClaim?
+    var iss: IssuerClaim?
     var name: String?
     var rooms: [String]?
     var admin: Bool?

@@ -24,11 +24,23 @@ struct Chatd: AsyncParsableCommand {
     @Option(help: "This node's id, unique in the cluster [CHAT_NODE_ID, default: hostname].")
     var nodeId: String?
 
-    @Option(help: "HS256 secret of client tokens [CHAT_JWT_SECRET]. Absent: development tokens from POST /v1/dev/token.")
+    @Option(
+        help:
+            "HS256 secret of client tokens, at least 32 random bytes, e.g. `openssl rand -hex 32` [CHAT_JWT_SECRET]. Absent (embedded cluster only): development tokens from POST /v1/dev/token."
+    )
     var jwtSecret: String?
 
     @Option(help: "PEM file of the RS256 public key of client tokens [CHAT_JWT_PUBLIC_KEY_FILE].")
     var jwtPublicKeyFile: String?
+
+    @Option(help: "Tokens must carry this aud claim [CHAT_JWT_AUDIENCE]. Absent: aud is not checked.")
+    var jwtAudience: String?
+
+    @Option(help: "Tokens must carry this iss claim [CHAT_JWT_ISSUER]. Absent: iss is not checked.")
+    var jwtIssuer: String?
+
+    @Flag(help: "Test clusters only: development tokens (POST /v1/dev/token, anyone may mint any token) with --brokers and no JWT key [CHAT_INSECURE_DEV_TOKENS=1].")
+    var insecureDevTokens = false
 
     @Option(help: "Allowed WebSocket Origin, repeatable [CHAT_ALLOWED_ORIGINS, comma-separated]. Absent: any.")
     var allowedOrigin: [String] = []
@@ -117,6 +129,10 @@ struct Chatd: AsyncParsableCommand {
             }
             configuration.authentication = .publicKey(pem)
         }
+
+        configuration.jwtAudience = jwtAudience ?? environment["CHAT_JWT_AUDIENCE"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.jwtIssuer = jwtIssuer ?? environment["CHAT_JWT_ISSUER"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.insecureDevelopmentTokens = insecureDevTokens || environment["CHAT_INSECURE_DEV_TOKENS"] == "1"
 
         if role == .compactor {
             try await runCompactor(configuration: configuration, logger: logger)

@@ -22,6 +22,7 @@ struct ProtocolParsingTests {
             (#"{"op":"read","room":"a","cursor":"\#(cursor)"}"#, .read(room: RoomName("a")!, cursor: ChatCursor(cursor)!)),
             (#"{"op":"presence","room":"a"}"#, .presence(room: RoomName("a")!)),
             (#"{"op":"ping"}"#, .ping),
+            (#"{"op":"auth","token":"a.b.c"}"#, .auth(token: "a.b.c")),
         ]
         for (text, expected) in frames {
             #expect(try parser.parse(text).get().request == expected, "\(text)")

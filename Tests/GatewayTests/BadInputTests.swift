@@ -51,7 +51,7 @@ struct BadInputTests {
         }
     }
 
-    @Test("No token, a bad signature or an expired token: HTTP 401 and no session")
+    @Test("No token, a bad signature or an expired token: the upgrade gets HTTP 401 and no session")
     func badTokens() async throws {
         try await withNodes(1) { _, nodes in
             let port = nodes[0].port
@@ -59,13 +59,18 @@ struct BadInputTests {
             let forged = try await foreign.issue(user: "eve")
             let expired = try await token("old", lifetime: -60)
             for bad in ["", "not.a.jwt", forged, expired] {
-                let response = try await http(.get, port: port, "/v1/ws?token=\(bad)")
+                // A real upgrade request: a plain GET takes another path through the server.
+                let response = try await rawUpgrade(port: port, path: "/v1/ws?token=\(bad)")
                 #expect(response.status == 401, "token \(bad.prefix(12))")
                 #expect(json(response.body)["op"] as? String == "error")
+                #expect(json(response.body)["code"] as? String == "unauthorized")
                 await #expect(throws: (any Error).self) { _ = try await WSTestClient.connect(port: port, user: "eve", token: bad) }
             }
-            let expiredBody = try await http(.get, port: port, "/v1/ws?token=\(expired)").body
+            let expiredBody = try await rawUpgrade(port: port, path: "/v1/ws?token=\(expired)").body
             #expect((json(expiredBody)["message"] as? String)?.contains("expired") == true)
+            let plain = try await http(.get, port: port, "/v1/ws?token=\(expired)")
+            #expect(plain.status == 401, "a plain GET without upgrade headers is refused the same way")
+            #expect(json(plain.body)["code"] as? String == "unauthorized")
             let metrics = try await http(.get, port: port, "/metrics").body
             #expect(metrics.contains("chat_sessions 0"), "no session was created")
         }

@@ -290,3 +290,29 @@ def test_keyboard_only_on_a_phone_sized_screen(server, browsers):
     assert page.js("return document.documentElement.scrollWidth <= window.innerWidth"), "no sideways scrolling"
     bottom = page.js("return document.querySelector('[data-testid=composer]').getBoundingClientRect().bottom")
     assert bottom <= 844, "the composer is on screen"
+
+
+def test_page_renews_its_token_before_it_expires(server, browsers):
+    """A 4-second development token: the page fetches a fresh one and sends `auth` before `exp`,
+    so the server never closes the session with 4001 and the page never reconnects."""
+    room = unique("renew")
+    page = browsers(server)
+    # Count WebSockets the page opens, from before its scripts run.
+    page.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": """
+        window.__sockets = 0;
+        const Native = window.WebSocket;
+        window.WebSocket = class extends Native {
+            constructor(...args) { super(...args); window.__sockets += 1; }
+        };
+    """})
+    short = server._post("/v1/dev/token", {"user": "renewer", "lifetime": 4})["token"]
+    page.js("sessionStorage.setItem('chat.auth', JSON.stringify({mode: 'dev', token: arguments[0], user: 'renewer'}))", short)
+    page.driver.refresh()
+    page.wait_state("connected")
+    page.join(room)
+    time.sleep(9)  # more than twice the first token's lifetime
+    assert page.js("return window.__sockets") == 1, "the page reconnected: its session was closed"
+    assert page.js("return JSON.parse(sessionStorage.getItem('chat.auth')).token") != short
+    page.send("still here")
+    page.wait_texts(["still here"])
+    assert page.state() == "connected"

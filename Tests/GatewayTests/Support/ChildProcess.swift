@@ -54,6 +54,19 @@ final class ChildProcess: Sendable {
 
     var firstLine: String? { output.lines.first }
 
+    /// Everything the process wrote so far.
+    var outputText: String { output.lines.joined(separator: "\n") }
+
+    /// Waits for the process to exit on its own; its exit status, or `nil` if it still runs.
+    func exitStatus(timeout: Duration = .seconds(30)) async -> Int32? {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            if !process.isRunning { return process.terminationStatus }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return nil
+    }
+
     func send(_ line: String) {
         (process.standardInput as? Pipe)?.fileHandleForWriting.write(Data((line + "\n").utf8))
     }

@@ -30,9 +30,10 @@ final class WSTestClient: Sendable {
     }
 
     /// Connects and waits until the upgrade succeeded. Throws when the server refuses it.
-    static func connect(port: Int, user: String, token explicitToken: String? = nil, path: String = "/v1/ws", headers: HTTPFields = [:])
-        async throws -> WSTestClient
-    {
+    /// With `tokenInURL: false` the token goes only where `headers` put it (e.g. a subprotocol).
+    static func connect(
+        port: Int, user: String, token explicitToken: String? = nil, path: String = "/v1/ws", headers: HTTPFields = [:], tokenInURL: Bool = true
+    ) async throws -> WSTestClient {
         let token = if let explicitToken { explicitToken } else { try await GatewayTests.token(user) }
         let (stream, continuation) = AsyncStream.makeStream(of: String.self)
         let connected = OneShot<Bool>()
@@ -42,7 +43,7 @@ final class WSTestClient: Sendable {
         let task = Task {
             defer { connected.resolve(false) }
             return try await WebSocketClient.connect(
-                url: "ws://127.0.0.1:\(port)\(path)?token=\(token)", configuration: configuration, logger: testLogger("test.ws")
+                url: tokenInURL ? "ws://127.0.0.1:\(port)\(path)?token=\(token)" : "ws://127.0.0.1:\(port)\(path)", configuration: configuration, logger: testLogger("test.ws")
             ) { inbound, outbound, _ in
                 connected.resolve(true)
                 try await withThrowingTaskGroup(of: Void.self) { group in

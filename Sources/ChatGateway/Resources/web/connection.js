@@ -5,8 +5,14 @@
 // `open` (a new socket is ready: rejoin rooms), `frame` (detail: a server frame that is not the
 // reply to a request), `unauthorized` (detail: reason; the token was refused and could not be
 // renewed: reconnecting stopped).
+//
+// The token travels as the WebSocket subprotocol `bearer.<jwt>`, never in a URL (URLs end up in
+// access logs). Before it expires, a renewable (development) token is replaced and sent with
+// `auth`, so the server does not end the session with 4001.
 
-const replyOps = new Set(['joined', 'left', 'ack', 'history', 'presence', 'pong', 'error']);
+import { jwtClaims } from './util.js';
+
+const replyOps = new Set(['joined', 'left', 'ack', 'history', 'presence', 'pong', 'authed', 'error']);
 const pingEvery = 20_000;
 const pongWithin = 10_000;
 
@@ -35,6 +41,7 @@ export class Connection extends EventTarget {
   #attempt = 0;
   #retryTimer = null;
   #pingTimer = null;
+  #refreshTimer = null;
   #running = false;
   #everConnected = false;
 
@@ -106,10 +113,10 @@ export class Connection extends EventTarget {
     this.#retryTimer = null;
     this.#setState(this.#everConnected ? 'reconnecting' : 'connecting');
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-    const url = `${scheme}://${location.host}/v1/ws?token=${encodeURIComponent(this.#credentials.token)}`;
+    const url = `${scheme}://${location.host}/v1/ws`;
     let socket;
     try {
-      socket = new WebSocket(url);
+      socket = new WebSocket(url, [`bearer.${this.#credentials.token}`]);
     } catch {
       this.#retry(false, 1006);
       return;
@@ -123,6 +130,7 @@ export class Connection extends EventTarget {
       this.#everConnected = true;
       this.#setState('connected');
       this.#schedulePing(socket);
+      this.#scheduleRefresh(socket);
       this.dispatchEvent(new Event('open'));
     });
     socket.addEventListener('message', (event) => {
@@ -158,6 +166,7 @@ export class Connection extends EventTarget {
   #detach() {
     this.#socket = null;
     clearTimeout(this.#pingTimer);
+    clearTimeout(this.#refreshTimer);
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const entry of pending) {
@@ -171,7 +180,7 @@ export class Connection extends EventTarget {
     const attempt = this.#attempt++;
     let delay = Math.min(5000, 250 * 2 ** attempt) * (0.5 + Math.random() / 2);
     if (code === 4029) delay = Math.max(delay, 10_000); // closed for exceeding the rate limit
-    if (!opened) {
+    if (!opened || code === 4001) {
       // The upgrade failed: ask the same URL over plain HTTP why (401 names a refused token).
       const refusal = await this.#probe();
       if (!this.#running) return;
@@ -192,7 +201,10 @@ export class Connection extends EventTarget {
   /** The reason the server refuses our token, or null (refusal not confirmed, or server down). */
   async #probe() {
     try {
-      const response = await fetch(`/v1/ws?token=${encodeURIComponent(this.#credentials.token)}`, { cache: 'no-store' });
+      const response = await fetch('/v1/ws', {
+        cache: 'no-store',
+        headers: { Authorization: `Bearer ${this.#credentials.token}` },
+      });
       if (response.status !== 401) return null;
       const body = await response.json().catch(() => ({}));
       return body.message || 'token refused';
@@ -221,6 +233,30 @@ export class Connection extends EventTarget {
         if (this.#socket === socket) this.#schedulePing(socket); // refused (rate limit): try later
       }
     }, pingEvery);
+  }
+
+  /**
+   * Renews the token shortly before its `exp` (a tenth of its remaining life, 5 s to 60 s early)
+   * and sends it with `auth`. A token that cannot be renewed (pasted) is left to expire: the
+   * server closes with 4001 and the reconnect asks the user to sign in again.
+   */
+  #scheduleRefresh(socket) {
+    clearTimeout(this.#refreshTimer);
+    const exp = jwtClaims(this.#credentials.token)?.exp;
+    if (typeof exp !== 'number') return;
+    const remaining = exp * 1000 - Date.now();
+    const early = Math.min(60_000, Math.max(5_000, remaining / 10));
+    this.#refreshTimer = setTimeout(async () => {
+      if (this.#socket !== socket) return;
+      try {
+        if (!(await this.#credentials.renew('token expires soon'))) return;
+        if (this.#socket !== socket) return;
+        await this.request({ op: 'auth', token: this.#credentials.token });
+        this.#scheduleRefresh(socket);
+      } catch {
+        // Offline or refused: the 4001 close and the reconnect that follows sort it out.
+      }
+    }, Math.max(1_000, remaining - early));
   }
 
   #setState(state) {
