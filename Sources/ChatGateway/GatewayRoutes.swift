@@ -23,12 +23,16 @@ enum GatewayRoutes {
                 body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
         // A plain GET of the WebSocket path lands here when the upgrade was refused: say why.
-        router.get("/v1/ws") { request, _ -> Response in
+        router.get("/v1/ws") { request, context -> Response in
             if let refusal = originRefusal(request, services.configuration) { return errorResponse(.forbidden, .forbidden, refusal) }
+            let identity: ChatIdentity
             do throws(TokenAuthority.Refusal) {
-                _ = try await services.authority.verify(request: request)
+                identity = try await services.authority.verify(request: request)
             } catch {
                 return errorResponse(.unauthorized, .forbidden, error.reason)
+            }
+            if let refusal = services.registry.refusal(user: identity.userID, address: SessionRegistry.addressKey(context.channel)) {
+                return errorResponse(.tooManyRequests, .limit, refusal)
             }
             return errorResponse(.badRequest, .badRequest, "expected a WebSocket upgrade request")
         }
@@ -49,10 +53,12 @@ enum GatewayRoutes {
 
     static func webSocketRouter(services: GatewayServices) -> Router<ChatRequestContext> {
         let router = Router(context: ChatRequestContext.self)
-        router.ws("/v1/ws") { request, _ in
+        router.ws("/v1/ws") { request, context in
             guard originRefusal(request, services.configuration) == nil else { return .dontUpgrade }
             do {
-                _ = try await services.authority.verify(request: request)
+                let identity = try await services.authority.verify(request: request)
+                // Refused here, the plain GET route answers 429 with the limit's name.
+                guard services.registry.refusal(user: identity.userID, address: SessionRegistry.addressKey(context.channel)) == nil else { return .dontUpgrade }
                 return .upgrade([:])
             } catch {
                 return .dontUpgrade

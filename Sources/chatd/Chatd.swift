@@ -69,6 +69,9 @@ struct Chatd: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error [CHAT_LOG_LEVEL, default info].")
     var logLevel: String?
 
+    @OptionGroup(title: "Limits")
+    var limits: LimitOptions
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         var logger = Logger(label: "chatd")
@@ -96,6 +99,7 @@ struct Chatd: AsyncParsableCommand {
         if let seconds = presenceStaleAfter ?? environment["CHAT_PRESENCE_STALE_AFTER"].flatMap(Int.init) {
             configuration.presenceStaleAfter = .seconds(seconds)
         }
+        try limits.apply(to: &configuration)
         configuration.production = production || environment["CHAT_PRODUCTION"] == "1"
         configuration.snapshotDirectory = snapshots ?? environment["CHAT_SNAPSHOT_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "./data/snapshots"
         let role = try self.role ?? environment["CHAT_ROLE"].map(ChatdRole.parse)
