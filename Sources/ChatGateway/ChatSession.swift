@@ -57,7 +57,7 @@ final class ChatSession: RoomSubscriber, PresenceListener, Sendable {
             return
         }
         services.metrics.sessionOpened()
-        await services.presence.sessionOpened(user: identity.userID)
+        await services.presence.sessionOpened(user: identity.userID, listener: self)
         defer {
             services.registry.remove(self)
             services.metrics.sessionClosed()
