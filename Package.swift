@@ -93,6 +93,7 @@ let package = Package(
                 "Kafka", "ChatDomain", "ChatHistory", "ChatCompactor", "ChatFanout", "ChatPresence", "AsyncOneShot",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -7,6 +7,8 @@ public enum ErrorCode: String, Sendable, Hashable {
     case notJoined = "not_joined"
     case tooLarge = "too_large"
     case rateLimited = "rate_limited"
+    /// A per-session, per-user or per-node bound was reached; the message names it.
+    case limit
     case unavailable
     case `internal`
     /// An `edit` or `delete` of a msgId that does not exist or was deleted.

@@ -81,9 +81,24 @@ extension Fanout {
             let cachedTail = Array(roomCache.cached)
             let target = roomCache.coveredFrom
             metrics.catchUps.increment()
-            Task { await self.catchUp(subscription, room: room, partition: partition, to: target, then: cachedTail) }
+            let reads = configuration.readLimiter
+            Task {
+                guard await reads.acquire() else { return self.refuseCatchUp(subscription, room: room, partition: partition) }
+                defer { reads.release() }
+                await self.catchUp(subscription, room: room, partition: partition, to: target, then: cachedTail)
+            }
         }
         return outcome
+    }
+
+    /// The node's line of reads is full: the subscriber is told to join again and not caught up.
+    private func refuseCatchUp(_ subscription: Subscription, room: RoomName, partition: Int32) {
+        let id = ObjectIdentifier(subscription.subscriber)
+        let message = "concurrent reads limit reached: too many catch-ups on this node; join \(room) again later"
+        _ = subscription.subscriber.deliver(ServerFrame.error(ProtocolError(.limit, message)))
+        if partitions[partition]?.rooms[room]?.subscriptions[id] === subscription {
+            partitions[partition]?.rooms[room]?.subscriptions[id] = nil
+        }
     }
 
     /// Reads `[subscription.nextOffset, target)` of the room from the log, delivers it, then the

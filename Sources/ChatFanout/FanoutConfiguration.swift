@@ -25,6 +25,9 @@ public struct FanoutConfiguration: Sendable {
     /// Live events held for a subscriber while it catches up from the log.
     public var catchUpBacklogLimit: Int = 50_000
     public var commitInterval: Duration = .seconds(1)
+    /// Bounds the catch-ups from the log running and waiting at once (shared with history reads);
+    /// a join beyond it gets `unavailable` ("join again") instead of one more task.
+    public var readLimiter = ConcurrencyLimiter(maxRunning: 64, maxWaiting: 1024)
     /// Read every room partition from start-up instead of on the first join of one of its rooms.
     /// Costs reading all partitions on every node (see the cost model in docs/gateway.md) and
     /// saves each first join the wait for a new partition's first fetch (about a second).

@@ -5,6 +5,7 @@ import ChatFanout
 import ChatHistory
 import ChatPresence
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Kafka
 import Logging
@@ -120,6 +121,10 @@ public final class ChatNode: Service, Sendable {
         var producerConfiguration = kafka
         producerConfiguration["delivery.timeout.ms"] = producerConfiguration["delivery.timeout.ms"]
             ?? String(configuration.gateway.sendTimeout.components.seconds * 1000)
+        // The producer's queue holds at most its share of the node's memory budget; when full,
+        // sends are answered `unavailable` at once (see Ingress).
+        producerConfiguration["queue.buffering.max.kbytes"] = producerConfiguration["queue.buffering.max.kbytes"]
+            ?? String(max(1, configuration.producerQueueKilobytes))
         let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
         do {
             try await producer.loadTopicMetadata(timeout: .seconds(5))
@@ -132,6 +137,8 @@ public final class ChatNode: Service, Sendable {
         fanoutConfiguration.cachedEventsPerRoom = configuration.cachedEventsPerRoom
         let snapshots = configuration.snapshotDirectory.map { SnapshotStore(directory: SnapshotDirectory(root: $0, epoch: epoch)) }
         fanoutConfiguration.snapshots = snapshots
+        let reads = ConcurrencyLimiter(maxRunning: configuration.gateway.maxConcurrentReads, maxWaiting: configuration.gateway.maxQueuedReads)
+        fanoutConfiguration.readLimiter = reads
         let fanout = try Fanout(configuration: fanoutConfiguration, admin: admin, metricsFactory: metricsFactory, logger: logger)
         let metrics = GatewayMetrics(factory: metricsFactory)
         let sharedReader = SharedPartitionReader(
@@ -141,7 +148,9 @@ public final class ChatNode: Service, Sendable {
         let logHistory = LogHistory(
             reader: reader, admin: admin, partitioner: partitioner, duplicateSpan: configuration.duplicateSpan,
             scanLimit: configuration.historyScanLimit)
-        let registry = SessionRegistry(drainTimeout: configuration.gateway.drainTimeout, logger: logger)
+        let registry = SessionRegistry(
+            drainTimeout: configuration.gateway.drainTimeout, maxSessionsPerUser: configuration.gateway.maxSessionsPerUser,
+            maxConnectionsPerIP: configuration.gateway.maxConnectionsPerIP, logger: logger)
         var presenceConfiguration = PresenceConfiguration(nodeID: configuration.gateway.nodeID, kafka: backgroundConsumerKafka)
         presenceConfiguration.heartbeatInterval = configuration.presenceHeartbeatInterval
         presenceConfiguration.staleAfter = configuration.presenceStaleAfter
@@ -165,6 +174,7 @@ public final class ChatNode: Service, Sendable {
             metrics: metrics,
             registry: registry,
             parser: ClientFrameParser(limits: configuration.gateway.limits),
+            reads: reads,
             epoch: epoch,
             partitioner: partitioner,
             logger: logger)
@@ -194,18 +204,29 @@ public final class ChatNode: Service, Sendable {
         let port = self.port
         self.application = Application(
             router: GatewayRoutes.httpRouter(services: services, health: health, prometheus: prometheus),
-            server: .http1WebSocketUpgrade(
-                webSocketRouter: GatewayRoutes.webSocketRouter(services: services),
-                configuration: .init(
-                    ws: .init(
-                        maxFrameSize: configuration.gateway.maxFrameBytes,
-                        autoPing: .enabled(timePeriod: configuration.gateway.pingInterval),
-                        closeTimeout: .seconds(5)))),
+            server: Self.server(services: services, configuration: configuration.gateway),
             configuration: .init(address: .hostname(configuration.gateway.host, port: configuration.gateway.port), serverName: "chatd"),
             onServerRunning: { channel in
                 port.resolve(channel.localAddress?.port ?? configuration.gateway.port)
             },
             logger: logger)
+    }
+
+    /// HTTP/1 with the WebSocket upgrade, behind the request head deadline.
+    private static func server(services: GatewayServices, configuration: GatewayConfiguration) -> HTTPServerBuilder {
+        let webSocketResponder = GatewayRoutes.webSocketRouter(services: services).buildResponder()
+        let channelConfiguration = HTTP1WebSocketUpgradeChannel.Configuration(
+            http1: .init(idleTimeout: .nanoseconds(configuration.requestHeadTimeout.wholeNanoseconds)),
+            ws: .init(
+                maxFrameSize: configuration.maxFrameBytes,
+                autoPing: .enabled(timePeriod: configuration.pingInterval),
+                closeTimeout: .seconds(5)))
+        let headTimeout = configuration.requestHeadTimeout
+        return HTTPServerBuilder { responder in
+            RequestHeadDeadlineChannel(
+                inner: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder, configuration: channelConfiguration),
+                timeout: headTimeout)
+        }
     }
 
     /// The port the server listens on, once it does.

@@ -44,6 +44,13 @@ public struct ChatNodeConfiguration: Sendable {
     /// A node silent this long has its users marked offline everywhere.
     public var presenceStaleAfter: Duration = .seconds(30)
 
+    /// Memory the node may use for buffers it does not otherwise bound; a quarter of it is the
+    /// producer's queue (`queue.buffering.max.kbytes`).
+    public var memoryBudgetMegabytes: Int = 1024
+
+    /// The producer queue's size: its share of ``memoryBudgetMegabytes``.
+    var producerQueueKilobytes: Int { memoryBudgetMegabytes * 1024 / 4 }
+
     public init(gateway: GatewayConfiguration) {
         self.gateway = gateway
     }

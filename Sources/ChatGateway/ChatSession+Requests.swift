@@ -16,6 +16,10 @@ extension ChatSession {
 
         case .join(let room, let since):
             guard identity.mayJoin(room) else { return reply(ProtocolError(id: id, .forbidden, "your token does not allow room \(room)")) }
+            let maxRooms = services.configuration.maxRoomsPerSession
+            guard joined.count < maxRooms || joined.contains(room) else {
+                return reply(ProtocolError(id: id, .limit, "rooms per session limit reached: at most \(maxRooms) joined at once; leave one first"))
+            }
             do {
                 let unread = try await unreadCount(room)
                 _ = try await services.fanout.join(room: room, subscriber: self, since: since) { outcome in

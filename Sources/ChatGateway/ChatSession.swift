@@ -17,6 +17,8 @@ final class ChatSession: RoomSubscriber, PresenceListener, Sendable {
     let inflight: InflightRequests
     /// Edits and deletes, applied in the order sent.
     let changes = SerialChanges()
+    /// The client's IP address, as the per-address bound counts it.
+    let clientAddress: String
     private let channel: any Channel
     private let control = SessionControl()
 
@@ -24,10 +26,11 @@ final class ChatSession: RoomSubscriber, PresenceListener, Sendable {
         self.authentication = SessionAuthentication(identity)
         self.services = services
         self.channel = channel
+        self.clientAddress = SessionRegistry.addressKey(channel)
         self.inflight = InflightRequests(limit: services.configuration.maxInFlightSendsPerSession)
         let slowClose = SlowSessionCloser(channel: channel, metrics: services.metrics, grace: services.configuration.slowCloseGrace)
         let control = self.control
-        self.outbox = SessionOutbox(limit: services.configuration.outboundQueueLimit) {
+        self.outbox = SessionOutbox(limit: services.configuration.outboundQueueBytes) {
             slowClose.close()
             control.state.withLock { $0.reader }?.cancel()
         }
@@ -52,9 +55,13 @@ final class ChatSession: RoomSubscriber, PresenceListener, Sendable {
     /// Serves the connection until the client leaves, the server drains, or the session is closed.
     /// Rethrows what ended the inbound stream so the WebSocket layer closes with its code (1009...).
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+        if let refusal = services.registry.add(self) {
+            // Upgrades that passed the check at the same time: the bound holds here.
+            try await outbound.close(.policyViolation, reason: "limit: \(refusal)")
+            return
+        }
         services.metrics.sessionOpened()
-        services.registry.add(self)
-        await services.presence.sessionOpened(user: identity.userID)
+        await services.presence.sessionOpened(user: identity.userID, listener: self)
         defer {
             authentication.end()
             services.registry.remove(self)
@@ -157,10 +164,8 @@ final class ChatSession: RoomSubscriber, PresenceListener, Sendable {
         var lastTyping: [RoomName: Double] = [:]
         for try await message in inbound.messages(maxSize: configuration.maxFrameBytes) {
             services.metrics.framesIn.increment()
-            guard case .text(let text) = message else {
-                reply(ProtocolError(.badRequest, "binary frames are not supported: send one JSON object per text frame"))
-                continue
-            }
+            // Every frame counts against the rate limit, binary ones included: answering them
+            // costs as much as a request.
             guard rateLimit.take(now: Self.seconds()) else {
                 services.metrics.rateLimited.increment()
                 strikes += 1
@@ -172,6 +177,10 @@ final class ChatSession: RoomSubscriber, PresenceListener, Sendable {
                 continue
             }
             strikes = 0
+            guard case .text(let text) = message else {
+                reply(ProtocolError(.badRequest, "binary frames are not supported: send one JSON object per text frame"))
+                continue
+            }
             switch services.parser.parse(text) {
             case .failure(let error):
                 reply(error)

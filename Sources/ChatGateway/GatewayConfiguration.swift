@@ -15,8 +15,8 @@ public struct GatewayConfiguration: Sendable {
     public var requestBurst: Double = 100
     /// Consecutive rate-limited requests after which the session is closed with 4029.
     public var rateLimitStrikes: Int = 50
-    /// Frames queued for a session before it is closed as too slow (4008).
-    public var outboundQueueLimit: Int = 4096
+    /// Bytes of frames queued for a session before it is closed as too slow (4008).
+    public var outboundQueueBytes: Int = 4 * 1024 * 1024
     /// How long a session closed as too slow has to read its close frame before the connection is cut.
     public var slowCloseGrace: Duration = .seconds(10)
     /// Sends of one session waiting for their acknowledgement at once; more wait to be read.
@@ -35,6 +35,20 @@ public struct GatewayConfiguration: Sendable {
     public var drainTimeout: Duration = .seconds(10)
     /// `/readyz` answers 503 while the fan-out is more than this many messages behind.
     public var readyLagLimit: Int64 = 10_000
+
+    /// Rooms one session may have joined at once; another `join` gets `limit`.
+    public var maxRoomsPerSession: Int = 1000
+    /// Open sessions of one user on this node; another upgrade is refused with 429 `limit`.
+    public var maxSessionsPerUser: Int = 100
+    /// Open WebSocket connections from one client IP address on this node; another upgrade is
+    /// refused with 429 `limit`.
+    public var maxConnectionsPerIP: Int = 1000
+    /// `history` reads and join catch-ups running at once on this node; more wait in line.
+    public var maxConcurrentReads: Int = 64
+    /// Reads waiting for a slot; one more is answered `unavailable` at once.
+    public var maxQueuedReads: Int = 1024
+    /// A connection that has not sent a complete request head within this time is closed.
+    public var requestHeadTimeout: Duration = .seconds(10)
 
     public init(nodeID: String) {
         self.nodeID = nodeID

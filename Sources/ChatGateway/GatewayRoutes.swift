@@ -23,12 +23,16 @@ enum GatewayRoutes {
                 body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
         // A plain GET of the WebSocket path lands here when the upgrade was refused: say why.
-        router.get("/v1/ws") { request, _ -> Response in
+        router.get("/v1/ws") { request, context -> Response in
             if let refusal = originRefusal(request, services.configuration) { return errorResponse(.forbidden, .forbidden, refusal) }
+            let identity: ChatIdentity
             do throws(TokenAuthority.Refusal) {
-                _ = try await services.authority.verify(request: request)
+                identity = try await services.authority.verify(request: request)
             } catch {
                 return errorResponse(.unauthorized, .unauthorized, error.reason)
+            }
+            if let refusal = services.registry.refusal(user: identity.userID, address: SessionRegistry.addressKey(context.channel)) {
+                return errorResponse(.tooManyRequests, .limit, refusal)
             }
             return errorResponse(.badRequest, .badRequest, "expected a WebSocket upgrade request")
         }
@@ -55,11 +59,17 @@ enum GatewayRoutes {
                     on: context.channel, status: .forbidden, body: ServerFrame.error(ProtocolError(.forbidden, refusal)))
                 return .dontUpgrade
             }
+            let identity: ChatIdentity
             do throws(TokenAuthority.Refusal) {
-                _ = try await services.authority.verify(request: request)
+                identity = try await services.authority.verify(request: request)
             } catch {
                 try await RefusedUpgradeResponder.install(
                     on: context.channel, status: .unauthorized, body: ServerFrame.error(ProtocolError(.unauthorized, error.reason)))
+                return .dontUpgrade
+            }
+            if let refusal = services.registry.refusal(user: identity.userID, address: SessionRegistry.addressKey(context.channel)) {
+                try await RefusedUpgradeResponder.install(
+                    on: context.channel, status: .tooManyRequests, body: ServerFrame.error(ProtocolError(.limit, refusal)))
                 return .dontUpgrade
             }
             // A client that offered its token as a subprotocol must see it selected, or a browser

@@ -18,12 +18,24 @@ struct GatewayServices: Sendable {
     let metrics: GatewayMetrics
     let registry: SessionRegistry
     let parser: ClientFrameParser
+    /// Bounds the history reads and join catch-ups running and waiting on the node.
+    let reads: ConcurrencyLimiter
     let epoch: LogEpoch
     let partitioner: RoomPartitioner
     let logger: Logger
 
-    /// A history page: from the fan-out cache when it holds enough, else from the log.
+    /// A history page: from the fan-out cache when it holds enough, else from the log; `limit`
+    /// when the node's line of reads is full.
     func historyPage(room: RoomName, before: ChatCursor?, limit: Int) async throws(ProtocolError) -> HistoryPage {
+        guard await reads.acquire() else {
+            throw ProtocolError(
+                .limit, "concurrent reads limit reached: \(reads.maxRunning) history reads running and \(reads.maxWaiting) waiting on this node; retry later")
+        }
+        defer { reads.release() }
+        return try await readHistoryPage(room: room, before: before, limit: limit)
+    }
+
+    private func readHistoryPage(room: RoomName, before: ChatCursor?, limit: Int) async throws(ProtocolError) -> HistoryPage {
         var beforeOffset: Int64?
         if let before {
             guard before.epoch == epoch, before.partition == partitioner.partition(for: room) else {

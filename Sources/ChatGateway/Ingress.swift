@@ -105,17 +105,14 @@ struct Ingress: Sendable {
         let record = KafkaProducerRecord(
             topic: ChatTopics.rooms, partition: partitioner.partition(for: event.room), key: Array(event.room.value.utf8),
             value: event.encoded(), timestampMilliseconds: event.timestamp)
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: sendTimeout)
-        while true {
-            do {
-                return try producer.produce(record)
-            } catch where error.code == .queueFull && clock.now < deadline {
-                // The producer's queue is bounded: wait for room rather than fail at once.
-                try? await Task.sleep(for: .milliseconds(1))
-            } catch {
-                throw ProtocolError(.unavailable, "Kafka is not accepting messages (\(error.code.name)); retry later")
-            }
+        do {
+            return try producer.produce(record)
+        } catch where error.code == .queueFull {
+            // The queue is bounded in bytes by the memory budget: full, Kafka is not keeping up or
+            // not reachable, and waiting would only hold the request (and its client) longer.
+            throw ProtocolError(.unavailable, "the node's producer queue is full (its memory budget is reached): Kafka is not keeping up; retry later")
+        } catch {
+            throw ProtocolError(.unavailable, "Kafka is not accepting messages (\(error.code.name)); retry later")
         }
     }
 

@@ -1,8 +1,11 @@
 /// The bounded outbound queue of one session, as a state machine that returns what to do.
 ///
 /// Producers (the fan-out, request handlers) enqueue frames without waiting; one writer takes
-/// them in batches. A queue that reaches its limit means the client is not reading fast enough:
-/// the session is closed as too slow instead of slowing anyone else down.
+/// them in batches. A queue that reaches its limit in bytes means the client is not reading fast
+/// enough: the session is closed as too slow instead of slowing anyone else down. Counting bytes
+/// rather than frames bounds what a session holds whatever its frames' sizes (a `history` reply
+/// counts as its whole size); one frame always fits into an empty queue, so a reply larger than
+/// the limit is still delivered to a client that reads.
 struct OutboxStateMachine<Waiter> {
     typealias CloseReason = SessionCloseReason
     typealias NextAction = OutboxNextAction
@@ -14,6 +17,9 @@ struct OutboxStateMachine<Waiter> {
     }
 
     private var state: State = .open(frames: [], waiter: nil)
+    /// Bytes (UTF-8) of the frames queued and not yet taken by the writer.
+    private(set) var queuedBytes = 0
+    /// Largest `queuedBytes` before the session is closed as too slow.
     let limit: Int
 
     init(limit: Int) {
@@ -37,10 +43,13 @@ struct OutboxStateMachine<Waiter> {
                 state = .open(frames: [], waiter: nil)
                 return .resumeWriter(waiter, [frame])
             }
-            guard frames.count < limit else {
+            let size = frame.utf8.count
+            guard frames.isEmpty || queuedBytes + size <= limit else {
                 state = .closed
+                queuedBytes = 0
                 return .overflow(nil)
             }
+            queuedBytes += size
             frames.append(frame)
             state = .open(frames: frames, waiter: nil)
             return .none
@@ -58,6 +67,7 @@ struct OutboxStateMachine<Waiter> {
                 return .wait
             }
             state = .open(frames: [], waiter: nil)
+            queuedBytes = 0
             return .write(frames)
         case .closing(let frames, let reason, _):
             if frames.isEmpty {
@@ -65,6 +75,7 @@ struct OutboxStateMachine<Waiter> {
                 return .finish(reason)
             }
             state = .closing(frames: [], reason: reason, waiter: nil)
+            queuedBytes = 0
             return .write(frames)
         case .closed:
             return .finish(nil)
@@ -83,6 +94,7 @@ struct OutboxStateMachine<Waiter> {
         case .open(let frames, let waiter):
             if reason == .connectionEnded || reason == .tooSlow {
                 state = .closed
+                queuedBytes = 0
             } else {
                 state = .closing(frames: frames, reason: reason, waiter: nil)
             }
@@ -90,6 +102,7 @@ struct OutboxStateMachine<Waiter> {
         case .closing(let frames, _, let waiter):
             if reason == .connectionEnded || reason == .tooSlow {
                 state = .closed
+                queuedBytes = 0
             } else {
                 state = .closing(frames: frames, reason: reason, waiter: nil)
             }

@@ -16,8 +16,7 @@ public actor PresenceService: Service {
     public nonisolated let incarnation = Int64(Date().timeIntervalSince1970 * 1000)
     private var table: PresenceTable
     private let partitionCount: Int32
-    private var localSessions: [String: Int] = [:]
-    private var localRooms: [String: [String: Int]] = [:]
+    private var local: LocalPresence
     private var listeners: [String: [ObjectIdentifier: any PresenceListener]] = [:]
     private var caughtUp = false
 
@@ -29,6 +28,7 @@ public actor PresenceService: Service {
         self.admin = admin
         self.logger = logger
         self.table = PresenceTable(staleAfter: configuration.staleAfter.wholeMilliseconds)
+        self.local = LocalPresence(node: configuration.nodeID, incarnation: incarnation)
     }
 
     public func run() async throws {
@@ -75,11 +75,16 @@ public actor PresenceService: Service {
     /// of this node left online (it crashed), so no ghost stays.
     private func finishCatchingUp() {
         caughtUp = true
+        let now = WallClock.milliseconds()
         for leftover in table.leftovers(of: configuration.nodeID, currentIncarnation: incarnation) {
+            // Rooms first: the user record of the old run then finds none left.
+            for room in leftover.rooms.sorted() {
+                publish(.room(RoomPresence(user: leftover.user, node: leftover.node, room: room, incarnation: leftover.incarnation, online: false, timestamp: now)))
+            }
             var withdrawn = leftover
             withdrawn.online = false
             withdrawn.rooms = []
-            withdrawn.timestamp = WallClock.milliseconds()
+            withdrawn.timestamp = now
             publish(.user(withdrawn))
         }
     }
@@ -101,7 +106,11 @@ public actor PresenceService: Service {
     private func apply(_ record: PresenceRecord) {
         // This node's own user records are applied when written, not when read back, so an older
         // record read back cannot briefly undo a newer one.
-        if case .user(let presence) = record, presence.node == configuration.nodeID, presence.incarnation == incarnation { return }
+        switch record {
+        case .user(let presence) where presence.node == configuration.nodeID && presence.incarnation == incarnation: return
+        case .room(let presence) where presence.node == configuration.nodeID && presence.incarnation == incarnation: return
+        default: break
+        }
         dispatch(table.apply(record, now: monotonicMilliseconds()))
     }
 
@@ -122,39 +131,26 @@ public actor PresenceService: Service {
 
     // MARK: Local sessions
 
-    public func sessionOpened(user: String) {
-        localSessions[user, default: 0] += 1
-        if localSessions[user] == 1 { publishLocal(user) }
+    public func sessionOpened(user: String, listener: any PresenceListener) {
+        publishLocal(local.sessionOpened(ObjectIdentifier(listener), user: user, timestamp: WallClock.milliseconds()))
     }
 
+    /// Withdraws what this session held: its rooms (unless another session of the user is in
+    /// them) and the user when it was their last session here.
     public func sessionClosed(user: String, listener: any PresenceListener) {
         let id = ObjectIdentifier(listener)
         for room in listeners.keys { listeners[room]?[id] = nil }
-        guard let count = localSessions[user] else { return }
-        if count <= 1 {
-            localSessions[user] = nil
-            localRooms[user] = nil
-            publishLocal(user)
-        } else {
-            localSessions[user] = count - 1
-        }
+        publishLocal(local.sessionClosed(id, timestamp: WallClock.milliseconds()))
     }
 
     public func joined(user: String, room: RoomName, listener: any PresenceListener) {
         listeners[room.value, default: [:]][ObjectIdentifier(listener)] = listener
-        localRooms[user, default: [:]][room.value, default: 0] += 1
-        if localRooms[user]?[room.value] == 1 { publishLocal(user) }
+        publishLocal(local.joined(ObjectIdentifier(listener), room: room.value, timestamp: WallClock.milliseconds()))
     }
 
     public func left(user: String, room: RoomName, listener: any PresenceListener) {
         listeners[room.value]?[ObjectIdentifier(listener)] = nil
-        guard let count = localRooms[user]?[room.value] else { return }
-        if count <= 1 {
-            localRooms[user]?[room.value] = nil
-            publishLocal(user)
-        } else {
-            localRooms[user]?[room.value] = count - 1
-        }
+        publishLocal(local.left(ObjectIdentifier(listener), room: room.value, timestamp: WallClock.milliseconds()))
     }
 
     /// The users online in `room`, on any node.
@@ -170,13 +166,12 @@ public actor PresenceService: Service {
 
     // MARK: Publishing
 
-    private func publishLocal(_ user: String) {
-        let rooms = (localRooms[user] ?? [:]).keys.sorted()
-        let presence = UserPresence(
-            user: user, node: configuration.nodeID, incarnation: incarnation, online: (localSessions[user] ?? 0) > 0, rooms: rooms,
-            timestamp: WallClock.milliseconds())
-        dispatch(table.apply(.user(presence), now: monotonicMilliseconds()))
-        publish(.user(presence))
+    /// Applies this node's own records at once and publishes them in order.
+    private func publishLocal(_ records: [PresenceRecord]) {
+        for record in records {
+            dispatch(table.apply(record, now: monotonicMilliseconds()))
+            publish(record)
+        }
     }
 
     private func heartbeat(up: Bool) -> NodeHeartbeat {
@@ -189,7 +184,7 @@ public actor PresenceService: Service {
         if case .node(let heartbeat) = record { dispatch(table.apply(.node(heartbeat), now: monotonicMilliseconds())) }
         let key = record.key
         let kafkaRecord = KafkaProducerRecord(
-            topic: ChatTopics.presence, partition: KeyPartitioner.partition(for: key, partitionCount: partitionCount),
+            topic: ChatTopics.presence, partition: KeyPartitioner.partition(for: record.partitionKey, partitionCount: partitionCount),
             key: Array(key.utf8), value: record.encoded())
         do {
             let delivery = try producer.produce(kafkaRecord)

@@ -48,6 +48,16 @@ public struct PresenceTable: Sendable {
             users[presence.user, default: [:]][presence.node] = presence
             usersByNode[presence.node, default: []].insert(presence.user)
             return changes(before: before, after: views(of: [presence.user]))
+        case .room(let presence):
+            // Only for the run that announced the user: a room record of another run is stale.
+            guard var entry = users[presence.user]?[presence.node], entry.incarnation == presence.incarnation,
+                entry.rooms.contains(presence.room) != presence.online
+            else { return [] }
+            let before = isOnline(presence.user, in: presence.room)
+            if presence.online { entry.rooms.insert(presence.room) } else { entry.rooms.remove(presence.room) }
+            users[presence.user]?[presence.node] = entry
+            let after = isOnline(presence.user, in: presence.room)
+            return before == after ? [] : [Change(room: presence.room, user: presence.user, online: after)]
         }
     }
 
@@ -70,6 +80,11 @@ public struct PresenceTable: Sendable {
             rooms.formUnion(presence.rooms)
         }
         return rooms
+    }
+
+    /// Whether any fresh node reports the user in `room` (without building the user's room set).
+    public func isOnline(_ user: String, in room: String) -> Bool {
+        users[user]?.values.contains { counts($0) && $0.rooms.contains(room) } ?? false
     }
 
     /// Whether any fresh node reports the user online.

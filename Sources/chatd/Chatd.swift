@@ -84,6 +84,9 @@ struct Chatd: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error [CHAT_LOG_LEVEL, default info].")
     var logLevel: String?
 
+    @OptionGroup(title: "Limits")
+    var limits: LimitOptions
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         var logger = Logger(label: "chatd")
@@ -111,6 +114,7 @@ struct Chatd: AsyncParsableCommand {
         if let seconds = presenceStaleAfter ?? environment["CHAT_PRESENCE_STALE_AFTER"].flatMap(Int.init) {
             configuration.presenceStaleAfter = .seconds(seconds)
         }
+        try limits.apply(to: &configuration)
         configuration.production = production || environment["CHAT_PRODUCTION"] == "1"
         if let limit = historyScanLimit ?? environment["CHAT_HISTORY_SCAN_LIMIT"].flatMap(Int64.init) { configuration.historyScanLimit = limit }
         configuration.snapshotDirectory = snapshots ?? environment["CHAT_SNAPSHOT_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "./data/snapshots"

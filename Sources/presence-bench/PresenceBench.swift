@@ -18,9 +18,12 @@ enum PresenceBench {
         let started = Date()
         for index in 0..<users {
             let rooms = (0..<roomsPerUser).map { "room-\((index + $0 * 7919) % 50_000)" }
-            let presence = UserPresence(
-                user: "user-\(index)", node: "node-\(index % nodes)", incarnation: 1, online: true, rooms: rooms, timestamp: 0)
-            _ = table.apply(.user(presence), now: 0)
+            let user = "user-\(index)"
+            let node = "node-\(index % nodes)"
+            _ = table.apply(.user(UserPresence(user: user, node: node, incarnation: 1, online: true, timestamp: 0)), now: 0)
+            for room in rooms {
+                _ = table.apply(.room(RoomPresence(user: user, node: node, room: room, incarnation: 1, online: true, timestamp: 0)), now: 0)
+            }
             if index % 100_000 == 0, index > 0 {
                 FileHandle.standardError.write(Data("presence-bench: \(index) users\n".utf8))
             }

@@ -67,7 +67,7 @@ struct FaultTests {
         try await withNodes(1, configure: {
             $0.gateway.requestRate = 100_000
             $0.gateway.requestBurst = 100_000
-            $0.gateway.outboundQueueLimit = 256
+            $0.gateway.outboundQueueBytes = 1024 * 1024
         }) { _, nodes in
             let sender = try await WSTestClient.connect(port: nodes[0].port, user: "sender")
             let fast = try await WSTestClient.connect(port: nodes[0].port, user: "fast")

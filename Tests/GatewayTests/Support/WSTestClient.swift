@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdWSClient
 import Logging
+import NIOCore
 import NIOWebSocket
 import Synchronization
 import Testing
@@ -10,13 +11,13 @@ import Testing
 /// A real WebSocket client for end-to-end tests: sends JSON requests, records every text frame.
 final class WSTestClient: Sendable {
     private let frames = Mutex<[ParsedFrame]>([])
-    private let outgoing: AsyncStream<String>.Continuation
+    private let outgoing: AsyncStream<OutgoingFrame>.Continuation
     private let task: Task<WebSocketCloseFrame?, any Error>
     private let gate = ReadGate()
     private let ending = Mutex<(ended: Bool, code: WebSocketErrorCode?)>((false, nil))
     let user: String
 
-    private init(user: String, outgoing: AsyncStream<String>.Continuation, task: Task<WebSocketCloseFrame?, any Error>) {
+    private init(user: String, outgoing: AsyncStream<OutgoingFrame>.Continuation, task: Task<WebSocketCloseFrame?, any Error>) {
         self.user = user
         self.outgoing = outgoing
         self.task = task
@@ -35,7 +36,7 @@ final class WSTestClient: Sendable {
         port: Int, user: String, token explicitToken: String? = nil, path: String = "/v1/ws", headers: HTTPFields = [:], tokenInURL: Bool = true
     ) async throws -> WSTestClient {
         let token = if let explicitToken { explicitToken } else { try await GatewayTests.token(user) }
-        let (stream, continuation) = AsyncStream.makeStream(of: String.self)
+        let (stream, continuation) = AsyncStream.makeStream(of: OutgoingFrame.self)
         let connected = OneShot<Bool>()
         let box = ClientBox()
         var configuration = WebSocketClientConfiguration(maxFrameSize: 1 << 22, additionalHeaders: headers)
@@ -48,7 +49,12 @@ final class WSTestClient: Sendable {
                 connected.resolve(true)
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
-                        for await text in stream { try await outbound.write(.text(text)) }
+                        for await frame in stream {
+                            switch frame {
+                            case .text(let text): try await outbound.write(.text(text))
+                            case .binary(let bytes): try await outbound.write(.binary(ByteBuffer(bytes: bytes)))
+                            }
+                        }
                         try await outbound.close(.normalClosure, reason: nil)
                     }
                     for try await message in inbound.messages(maxSize: 1 << 22) {
@@ -74,11 +80,15 @@ final class WSTestClient: Sendable {
 
     func send(_ object: [String: Any]) {
         let data = try! JSONSerialization.data(withJSONObject: object)
-        outgoing.yield(String(decoding: data, as: UTF8.self))
+        outgoing.yield(.text(String(decoding: data, as: UTF8.self)))
     }
 
     func send(raw text: String) {
-        outgoing.yield(text)
+        outgoing.yield(.text(text))
+    }
+
+    func send(binary bytes: [UInt8]) {
+        outgoing.yield(.binary(bytes))
     }
 
     var receivedFrames: [[String: Any]] {
@@ -204,4 +214,10 @@ struct ParsedFrame: @unchecked Sendable {
         op = object["op"] as? String
         room = object["room"] as? String
     }
+}
+
+/// A frame a test client writes.
+enum OutgoingFrame: Sendable {
+    case text(String)
+    case binary([UInt8])
 }
