@@ -54,6 +54,21 @@ final class ChildProcess: Sendable {
 
     var firstLine: String? { output.lines.first }
 
+    /// The last `count` output lines (what a trap printed, when the process died).
+    func lastLines(_ count: Int) -> [String] { Array(output.lines.suffix(count)) }
+
+    var processIdentifier: Int32 { process.processIdentifier }
+
+    var isRunning: Bool { process.isRunning }
+
+    /// Resident set size in KiB (`VmRSS` of /proc/<pid>/status); nil once the process is gone.
+    var residentKiB: Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return nil }
+        return Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "")
+    }
+
     func send(_ line: String) {
         (process.standardInput as? Pipe)?.fileHandleForWriting.write(Data((line + "\n").utf8))
     }
