@@ -65,8 +65,9 @@ struct HostileClientTests {
                                     state.failures.withLock {
                                         $0.append(
                                             "seed \(seed): node \(index) died during session \(number); last frames sent to it:\n  "
-                                                + log.last(node: index).suffix(12).joined(separator: "\n  ") + "\nits last output:\n  "
-                                                + node.process.lastLines(6).joined(separator: "\n  "))
+                                                + log.last(node: index).suffix(12).joined(separator: "\n  ") + "\nwhat it printed:\n  "
+                                                + node.process.lines(containing: ["Fatal error", "Program crashed", "Sources/Chat"], limit: 6)
+                                                .joined(separator: "\n  "))
                                     }
                                 }
                             }

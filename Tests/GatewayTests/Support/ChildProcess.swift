@@ -54,8 +54,11 @@ final class ChildProcess: Sendable {
 
     var firstLine: String? { output.lines.first }
 
-    /// The last `count` output lines (what a trap printed, when the process died).
-    func lastLines(_ count: Int) -> [String] { Array(output.lines.suffix(count)) }
+
+    /// Output lines containing any of `texts`, at most `limit` of them.
+    func lines(containing texts: [String], limit: Int) -> [String] {
+        Array(output.lines.filter { line in texts.contains { line.contains($0) } }.prefix(limit))
+    }
 
     var processIdentifier: Int32 { process.processIdentifier }
 
