@@ -19,11 +19,11 @@ struct HostileClientTests {
     /// The hostile phase ends after this long even if fewer sessions ran.
     static let timeBudget: Duration = .seconds(60)
     /// Allowed RSS growth of each node from the warmed-up baseline to the end, after every hostile
-    /// session has gone. Measured on the debug build: growth of 3 to 9 MB over 200 sessions (the
-    /// allocator keeps freed pages, the room caches fill up to their bound); a leak of what a
-    /// session held (its requests, 64 KiB frames, subscriptions) would pass this within 200
-    /// sessions of bursts.
-    static let rssGrowthBoundMiB = 48
+    /// session has gone. Measured on the debug build (2 cores): about 4 MiB over the 176 sessions
+    /// after warm-up (the allocator keeps freed pages, room caches fill towards their bound); six
+    /// times that leaves room for a slower, noisier machine, while keeping what each session held
+    /// (its requests, subscriptions, up to 64 KiB frames) would exceed it.
+    static let rssGrowthBoundMiB = 24
 
     @Test("Stateful hostile sessions over two nodes: nodes live, every request answered, valid traffic intact, memory bounded")
     func hostileSessionsOverTwoNodes() async throws {
