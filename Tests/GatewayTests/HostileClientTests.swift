@@ -89,6 +89,11 @@ struct HostileClientTests {
         await sending.value
 
         for failure in state.failures.withLock({ $0 }) { Issue.record(Comment(rawValue: failure)) }
+        if !state.failures.withLock({ $0.isEmpty }) {
+            for (index, node) in nodes.enumerated() {
+                print("node \(index) warnings:\n  " + node.process.lines(containing: ["warning", "error", "critical"], limit: 20).joined(separator: "\n  "))
+            }
+        }
         #expect(state.dead.withLock { $0.isEmpty }, "seed \(seed): no node may die")
         guard state.dead.withLock({ $0.isEmpty }) else { return }
         for failure in await valid.verify() { Issue.record("seed \(seed): valid traffic: \(failure)") }
