@@ -21,7 +21,6 @@ extension Fanout {
     public func unreadCount(room: RoomName, after offset: Int64, cap: Int) async throws -> Int {
         let partition = configuration.partitioner.partition(for: room)
         let state = try await ensureAssigned(partition)
-        if offset >= state.end - 1 { return 0 }  // TEMP guard: a read position at or past the end (Int64.max overflowed below)
         if state.position >= state.endAtAssignment, let cache = state.rooms[room], offset + 1 >= cache.coveredFrom {
             return min(cap, cache.timeline(room: room).visibleMessages.filter { $0.offset > offset }.count)
         }
