@@ -29,7 +29,7 @@ extension Fanout {
         var next = end
         if let since {
             if since.epoch == configuration.epoch, since.partition == partition {
-                next = since.offset < end ? since.offset + 1 : end  // TEMP guard: h1 owns the real fix
+                next = since.offset + 1
             } else {
                 recovered = false
             }
