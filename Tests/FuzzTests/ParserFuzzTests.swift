@@ -117,3 +117,74 @@ import Testing
         #expect(ContinuousClock.now - start < .seconds(60))
     }
 }
+
+/// Every integer-valued field of every op at the edges of every integer type: parsed into an
+/// in-range value or refused with a message, never a trap.
+@Suite struct IntegerEdgeParserTests {
+    static let edges: [String] = {
+        var edges: [String] = []
+        let ranges: [(String, String)] = [
+            ("\(Int8.min)", "\(Int8.max)"), ("\(Int16.min)", "\(Int16.max)"), ("\(Int32.min)", "\(Int32.max)"), ("\(Int64.min)", "\(Int64.max)"),
+            ("\(UInt64.min)", "\(UInt64.max)"),
+        ]
+        for (low, high) in ranges {
+            for text in [low, high] {
+                let value = Decimal(string: text)!
+                edges += [value - 1, value, value + 1].map { "\($0)" }
+            }
+        }
+        edges += ["-0", "1e308", "-1e308", "1e-308", "0.5", "1e400", "123456789012345678901234567890", "NaN", "Infinity", "0x10", "+1", "01", ""]
+        return edges
+    }()
+
+    /// (op, request members with `$` where the edge goes, whether the edge is a raw JSON value).
+    static let places: [(String, String, Bool)] = [
+        ("id of ping", #"{"op":"ping","id":$}"#, true),
+        ("id of join", #"{"op":"join","room":"r","id":$}"#, true),
+        ("id of send", #"{"op":"send","room":"r","cmid":"c","body":"b","id":$}"#, true),
+        ("limit of history", #"{"op":"history","room":"r","limit":$}"#, true),
+        ("since offset", #"{"op":"join","room":"r","since":"00000000000000ff.1.$"}"#, false),
+        ("since partition", #"{"op":"join","room":"r","since":"00000000000000ff.$.7"}"#, false),
+        ("before offset", #"{"op":"history","room":"r","before":"00000000000000ff.1.$"}"#, false),
+        ("before partition", #"{"op":"history","room":"r","before":"00000000000000ff.$.7"}"#, false),
+        ("read offset", #"{"op":"read","room":"r","cursor":"00000000000000ff.1.$"}"#, false),
+        ("read partition", #"{"op":"read","room":"r","cursor":"00000000000000ff.$.7"}"#, false),
+        ("epoch", #"{"op":"read","room":"r","cursor":"$.1.7"}"#, false),
+        ("edit msgId", #"{"op":"edit","room":"r","msgId":"$","body":"b"}"#, false),
+        ("delete msgId", #"{"op":"delete","room":"r","msgId":"$"}"#, false),
+        ("limit as a string", #"{"op":"history","room":"r","limit":"$"}"#, false),
+    ]
+
+    @Test func integerFieldsAtEdgesNeverTrap() {
+        let parser = ClientFrameParser()
+        var accepted = 0
+        var refused = 0
+        for (place, template, raw) in Self.places {
+            for edge in Self.edges + Self.edges.map({ String(UInt64(bitPattern: Int64($0) ?? 0), radix: 16) }) {
+                let value = raw ? (edge.isEmpty ? "\"\"" : edge) : edge
+                let text = template.replacingOccurrences(of: "$", with: value)
+                switch parser.parse(text) {
+                case .failure(let error):
+                    refused += 1
+                    #expect(!error.message.isEmpty, "\(place) = \(edge)")
+                case .success(let frame):
+                    accepted += 1
+                    switch frame.request {
+                    case .history(_, let before, let limit):
+                        #expect((1...200).contains(limit), "\(place) = \(edge): limit \(limit)")
+                        if let before { #expect(before.partition >= 0 && before.offset >= -1, "\(place) = \(edge)") }
+                    case .join(_, let since?):
+                        #expect(since.partition >= 0 && since.offset >= -1, "\(place) = \(edge)")
+                        #expect(ChatCursor(since.description) == since, "\(place) = \(edge) does not round-trip")
+                    case .read(_, let cursor):
+                        #expect(cursor.partition >= 0 && cursor.offset >= -1, "\(place) = \(edge)")
+                        #expect(ChatCursor(cursor.description) == cursor, "\(place) = \(edge) does not round-trip")
+                    default:
+                        break
+                    }
+                }
+            }
+        }
+        #expect(accepted > 50 && refused > 200, "both outcomes occur: \(accepted) accepted, \(refused) refused")
+    }
+}

@@ -117,6 +117,9 @@ struct LimitTests {
         }) { _, nodes in
             let client = try await WSTestClient.connect(port: nodes[0].port, user: "reader")
             _ = try await client.join("archive")
+            // A room with messages: an empty one is answered from the fan-out's index without a read.
+            for index in 0..<5 { client.send(["op": "send", "id": "s\(index)", "room": "archive", "cmid": "c\(index)", "body": "\(index)"]) }
+            _ = try await client.reply(to: "s4")
             let count = 200
             for index in 0..<count { client.send(["op": "history", "id": "h\(index)", "room": "archive"]) }
             for index in 0..<count { _ = try await client.reply(to: "h\(index)") }

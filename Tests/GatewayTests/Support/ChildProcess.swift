@@ -67,6 +67,23 @@ final class ChildProcess: Sendable {
         return nil
     }
 
+    /// Output lines containing any of `texts`, at most `limit` of them.
+    func lines(containing texts: [String], limit: Int) -> [String] {
+        Array(output.lines.filter { line in texts.contains { line.contains($0) } }.prefix(limit))
+    }
+
+    var processIdentifier: Int32 { process.processIdentifier }
+
+    var isRunning: Bool { process.isRunning }
+
+    /// Resident set size in KiB (`VmRSS` of /proc/<pid>/status); nil once the process is gone.
+    var residentKiB: Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return nil }
+        return Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "")
+    }
+
     func send(_ line: String) {
         (process.standardInput as? Pipe)?.fileHandleForWriting.write(Data((line + "\n").utf8))
     }
