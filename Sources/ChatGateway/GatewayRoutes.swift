@@ -161,7 +161,7 @@ enum GatewayRoutes {
             writer.add("cursor", post.cursor.description)
             return jsonResponse(.created, writer.finish())
         } catch {
-            return errorResponse(error.code == .unavailable ? .serviceUnavailable : .badRequest, error.code, error.message)
+            return errorResponse(status(for: error.code), error.code, error.message)
         }
     }
 
@@ -193,7 +193,19 @@ enum GatewayRoutes {
             let page = try await services.historyPage(room: room, before: before, limit: limit)
             return jsonResponse(.ok, services.historyFrame(id: nil, room: room, page: page))
         } catch {
-            return errorResponse(error.code == .unavailable ? .serviceUnavailable : .badRequest, error.code, error.message)
+            return errorResponse(status(for: error.code), error.code, error.message)
+        }
+    }
+
+    /// The HTTP status of a request refused with `code`: a retry later can succeed for
+    /// `unavailable` and `limit`, never for a client's mistake.
+    static func status(for code: ErrorCode) -> HTTPResponse.Status {
+        switch code {
+        case .unavailable: .serviceUnavailable
+        case .limit, .rateLimited: .tooManyRequests
+        case .internal: .internalServerError
+        case .tooLarge: .contentTooLarge
+        default: .badRequest
         }
     }
 

@@ -24,7 +24,9 @@ struct ConnectionsScenario {
         let port = Int.random(in: 20_000...30_000)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: chatd)
-        process.arguments = ["--port", "\(port)", "--host", "0.0.0.0", "--jwt-secret", benchSecret, "--node-id", "bench-idle", "--log-level", "error"]
+        process.arguments = ["--port", "\(port)", "--host", "0.0.0.0", "--jwt-secret", benchSecret, "--node-id", "bench-idle", "--log-level", "error",
+            // Every idle session is the same user on loopback.
+            "--max-connections-per-ip", "1000000", "--max-sessions-per-user", "1000000"]
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         defer { process.terminate() }

@@ -23,6 +23,9 @@ struct InProcessNode {
         // The bench's senders go far past a person's rate; the limiter would measure itself.
         gateway.requestRate = 1_000_000
         gateway.requestBurst = 1_000_000
+        // Every bench client is on loopback, and the connections scenario is one user.
+        gateway.maxConnectionsPerIP = 1_000_000
+        gateway.maxSessionsPerUser = 1_000_000
         var configuration = ChatNodeConfiguration(gateway: gateway)
         configuration.authentication = .sharedSecret(benchSecret)
         var logger = Logger(label: "chat-bench.node")

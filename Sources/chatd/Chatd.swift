@@ -116,7 +116,10 @@ struct Chatd: AsyncParsableCommand {
         }
         try limits.apply(to: &configuration)
         configuration.production = production || environment["CHAT_PRODUCTION"] == "1"
-        if let limit = historyScanLimit ?? environment["CHAT_HISTORY_SCAN_LIMIT"].flatMap(Int64.init) { configuration.historyScanLimit = limit }
+        if let limit = historyScanLimit ?? environment["CHAT_HISTORY_SCAN_LIMIT"].flatMap(Int64.init) {
+            guard limit >= 1 else { throw ValidationError("--history-scan-limit must be at least 1") }
+            configuration.historyScanLimit = limit
+        }
         configuration.snapshotDirectory = snapshots ?? environment["CHAT_SNAPSHOT_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "./data/snapshots"
         let role = try self.role ?? environment["CHAT_ROLE"].map(ChatdRole.parse)
         if let role { configuration.runsCompactor = role == .all }

@@ -23,6 +23,9 @@ struct LimitOptions: ParsableArguments {
     @Option(help: "Reads waiting for a slot; more are refused with 'limit' [CHAT_MAX_QUEUED_READS, default 1024].")
     var maxQueuedReads: Int?
 
+    @Option(help: "History reads and edit/delete lookups waiting for the node's shared log reader; more get 'unavailable' [CHAT_HISTORY_READER_QUEUE, default 256].")
+    var historyReaderQueue: Int?
+
     @Option(help: "Seconds a connection may take to send its request head before it is closed [CHAT_REQUEST_HEAD_TIMEOUT, default 10].")
     var requestHeadTimeout: Int?
 
@@ -53,6 +56,9 @@ struct LimitOptions: ParsableArguments {
         }
         if let limit = try value(maxQueuedReads, "CHAT_MAX_QUEUED_READS", "max-queued-reads", minimum: 0) {
             configuration.gateway.maxQueuedReads = limit
+        }
+        if let limit = try value(historyReaderQueue, "CHAT_HISTORY_READER_QUEUE", "history-reader-queue") {
+            configuration.historyReaderQueueLimit = limit
         }
         if let seconds = try value(requestHeadTimeout, "CHAT_REQUEST_HEAD_TIMEOUT", "request-head-timeout") {
             configuration.gateway.requestHeadTimeout = .seconds(seconds)
