@@ -50,16 +50,7 @@ public struct PartitionRangeReader: Sendable {
                         if record.offset >= to - 1 { return }
                     }
                 }
-                group.addTask {
-                    while true {
-                        try await Task.sleep(for: .milliseconds(200))
-                        if progress.idle(for: idleTimeout) {
-                            throw KafkaError(
-                                code: .timedOut,
-                                message: "reading \(topic)[\(partition)] offsets \(from)..<\(to): no record for \(idleTimeout)")
-                        }
-                    }
-                }
+                group.addTask { try await progress.failWhenIdle(for: idleTimeout, reading: "\(topic)[\(partition)] offsets \(from)..<\(to)") }
                 try await group.next()
                 group.cancelAll()
             }
@@ -78,4 +69,14 @@ final class ReadProgress: Sendable {
     func touch() { last.withLock { $0 = .now } }
 
     func idle(for duration: Duration) -> Bool { last.withLock { ContinuousClock.now - $0 > duration } }
+
+    /// Throws `timedOut` once no record arrived for `duration`; runs beside a read until cancelled.
+    func failWhenIdle(for duration: Duration, reading what: @autoclosure () -> String) async throws {
+        while true {
+            try await Task.sleep(for: .milliseconds(200))
+            if idle(for: duration) {
+                throw KafkaError(code: .timedOut, message: "reading \(what()): no record for \(duration)")
+            }
+        }
+    }
 }

@@ -76,16 +76,7 @@ public final class SharedPartitionReader: Sendable {
                     }
                     throw KafkaError(code: .destroyed, message: "the history reader is closed", isRetriable: false)
                 }
-                group.addTask {
-                    while true {
-                        try await Task.sleep(for: .milliseconds(200))
-                        if progress.idle(for: idleTimeout) {
-                            throw KafkaError(
-                                code: .timedOut,
-                                message: "reading \(self.topic)[\(partition)] offsets \(from)..<\(to): no record for \(idleTimeout)")
-                        }
-                    }
-                }
+                group.addTask { try await progress.failWhenIdle(for: idleTimeout, reading: "\(self.topic)[\(partition)] offsets \(from)..<\(to)") }
                 try await group.next()
                 group.cancelAll()
             }
