@@ -79,6 +79,7 @@ enum GatewayRoutes {
             return .upgrade(headers)
         } onUpgrade: { inbound, outbound, context in
             let identity = try await services.authority.verify(request: context.request)
+            try await ControlFrameLimiter.install(on: context.requestContext.channel, configuration: services.configuration)
             let session = ChatSession(identity: identity, services: services, channel: context.requestContext.channel)
             try await session.run(inbound: inbound, outbound: outbound)
         }

@@ -79,6 +79,25 @@ struct LimitTests {
         }
     }
 
+    @Test("WebSocket ping frames count against a rate of their own: past it they go unanswered, then close 4029")
+    func controlFramesAreRateLimited() async throws {
+        try await withNodes(1, configure: {
+            $0.gateway.requestRate = 1
+            $0.gateway.requestBurst = 2
+            $0.gateway.rateLimitStrikes = 5
+        }) { _, nodes in
+            let flooder = try await WSTestClient.connect(port: nodes[0].port, user: "pinger")
+            for _ in 0..<20 { flooder.sendControlPing() }
+            #expect(await flooder.closeCode(timeout: .seconds(20)) == WebSocketErrorCode(codeNumber: 4029))
+            // Within the rate, pings are harmless and the session stays.
+            let calm = try await WSTestClient.connect(port: nodes[0].port, user: "calm")
+            calm.sendControlPing()
+            calm.send(["op": "ping", "id": "p"])
+            #expect(try await calm.reply(to: "p")["op"] as? String == "pong")
+            await calm.close()
+        }
+    }
+
     @Test("The outbox is bounded in bytes: a client that does not read big history replies is closed with 4008")
     func outboxBytes() async throws {
         try await withNodes(1, configure: {

@@ -53,6 +53,7 @@ final class WSTestClient: Sendable {
                             switch frame {
                             case .text(let text): try await outbound.write(.text(text))
                             case .binary(let bytes): try await outbound.write(.binary(ByteBuffer(bytes: bytes)))
+                            case .ping: try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer())))
                             }
                         }
                         try await outbound.close(.normalClosure, reason: nil)
@@ -85,6 +86,11 @@ final class WSTestClient: Sendable {
 
     func send(raw text: String) {
         outgoing.yield(.text(text))
+    }
+
+    /// A WebSocket ping control frame (not the protocol's `ping` op).
+    func sendControlPing() {
+        outgoing.yield(.ping)
     }
 
     func send(binary bytes: [UInt8]) {
@@ -220,4 +226,5 @@ struct ParsedFrame: @unchecked Sendable {
 enum OutgoingFrame: Sendable {
     case text(String)
     case binary([UInt8])
+    case ping
 }
