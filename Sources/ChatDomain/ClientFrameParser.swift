@@ -14,6 +14,10 @@ public struct ClientFrameParser: Sendable {
         self.limits = limits
     }
 
+    public func parse(bytes: UnsafeRawBufferPointer) -> Result<ClientFrame, ProtocolError> {
+        parse(Data(bytes))
+    }
+
     public func parse(_ text: String) -> Result<ClientFrame, ProtocolError> {
         parse(Data(text.utf8))
     }

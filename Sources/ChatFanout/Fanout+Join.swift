@@ -64,18 +64,15 @@ extension Fanout {
         let roomCache = state.room(room)
         let id = ObjectIdentifier(subscriber)
         roomCache.subscriptions[id] = nil
-        guard subscriber.deliver(joinedFrame(outcome)) else {
-            dropSubscriber(id)
-            return outcome
-        }
+        var deliveries = DeliveryBatch()
+        deliveries.add(WireFrame(json: joinedFrame(outcome)), to: subscriber)
         if next >= roomCache.coveredFrom {
             let subscription = Subscription(subscriber: subscriber, nextOffset: next, phase: .live)
-            for event in roomCache.events(from: next) where !subscription.deliver(event) {
-                dropSubscriber(id)
-                return outcome
-            }
+            for event in roomCache.events(from: next) { subscription.deliver(event, into: &deliveries) }
             roomCache.subscriptions[id] = subscription
+            deliveries.dispatch()
         } else {
+            deliveries.dispatch()
             let subscription = Subscription(subscriber: subscriber, nextOffset: next, phase: .catchingUp(backlog: []))
             roomCache.subscriptions[id] = subscription
             let cachedTail = Array(roomCache.cached)
@@ -95,7 +92,7 @@ extension Fanout {
     private func refuseCatchUp(_ subscription: Subscription, room: RoomName, partition: Int32) {
         let id = ObjectIdentifier(subscription.subscriber)
         let message = "concurrent reads limit reached: too many catch-ups on this node; join \(room) again later"
-        _ = subscription.subscriber.deliver(ServerFrame.error(ProtocolError(.limit, message)))
+        deliver(ServerFrame.error(ProtocolError(.limit, message)), to: subscription.subscriber)
         if partitions[partition]?.rooms[room]?.subscriptions[id] === subscription {
             partitions[partition]?.rooms[room]?.subscriptions[id] = nil
         }
@@ -117,7 +114,7 @@ extension Fanout {
             } else {
                 message = "could not read the history of \(room) from Kafka; join again"
             }
-            _ = subscription.subscriber.deliver(ServerFrame.error(ProtocolError(.unavailable, message)))
+            deliver(ServerFrame.error(ProtocolError(.unavailable, message)), to: subscription.subscriber)
             if partitions[partition]?.rooms[room]?.subscriptions[id] === subscription {
                 partitions[partition]?.rooms[room]?.subscriptions[id] = nil
             }
@@ -126,10 +123,9 @@ extension Fanout {
         guard let roomCache = partitions[partition]?.rooms[room], roomCache.subscriptions[id] === subscription,
             case .catchingUp(let backlog) = subscription.phase
         else { return }
-        for event in [fromLog, cachedTail, backlog].joined() where !subscription.deliver(event) {
-            dropSubscriber(id)
-            return
-        }
+        var deliveries = DeliveryBatch()
+        for event in [fromLog, cachedTail, backlog].joined() { subscription.deliver(event, into: &deliveries) }
+        deliveries.dispatch()
         subscription.phase = .live
     }
 
@@ -148,7 +144,7 @@ extension Fanout {
             if from < low {
                 let catchUp = try await snapshots.catchUp(room: room, partition: partition, after: from - 1, low: low)
                 snapshotEvents = catchUp.events.lazy.filter { $0.offset < to }.map {
-                    CachedEvent(logged: $0, frame: ServerFrame.event($0, epoch: self.configuration.epoch), duplicateOf: nil)
+                    CachedEvent(logged: $0, frame: ServerFrame.event($0, epoch: self.configuration.epoch).map(WireFrame.init(json:)), duplicateOf: nil)
                 }
                 logFrom = max(catchUp.logFrom, from)
                 window = catchUp.window
@@ -214,6 +210,7 @@ final class EventCollector: @unchecked Sendable {
         }
         guard event.room == room, record.offset >= from else { return }
         let logged = LoggedRoomEvent(event: event, partition: partition, offset: record.offset)
-        events.append(CachedEvent(logged: logged, frame: duplicateOf == nil ? ServerFrame.event(logged, epoch: epoch) : nil, duplicateOf: duplicateOf))
+        let frame = duplicateOf == nil ? ServerFrame.event(logged, epoch: epoch).map(WireFrame.init(json:)) : nil
+        events.append(CachedEvent(logged: logged, frame: frame, duplicateOf: duplicateOf))
     }
 }

@@ -3,17 +3,15 @@ import Kafka
 
 extension Fanout {
     /// Delivers a typing or read signal to the room's live subscribers, except the user who sent it.
-    func processSignal(_ record: KafkaRecord) {
+    func processSignal(_ record: KafkaRecord, into deliveries: inout DeliveryBatch) {
         guard let signal = RoomSignal(decoding: record.value),
             let room = partitions[record.partition]?.rooms[signal.room], !room.subscriptions.isEmpty
         else { return }
-        let frame = signal.frame
-        var gone: [ObjectIdentifier] = []
-        for (id, subscription) in room.subscriptions where subscription.subscriber.userID != signal.user {
+        let frame = WireFrame(json: signal.frame)
+        for subscription in room.subscriptions.values where subscription.subscriber.userID != signal.user {
             guard case .live = subscription.phase else { continue }
-            if !subscription.subscriber.deliver(frame) { gone.append(id) }
+            deliveries.add(frame, to: subscription.subscriber)
         }
-        for id in gone { dropSubscriber(id) }
     }
 
     /// Visible messages of `room` after `offset`, counted up to `cap` (a count of `cap` means

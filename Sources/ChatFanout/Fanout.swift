@@ -50,8 +50,14 @@ public actor Fanout: Service {
 
     private func consumeRecords() async {
         do {
-            for try await record in consumer.records {
-                process(record)
+            for try await batch in consumer.recordBatches {
+                // A bounded slice per hand-over keeps the first delivery of a long backlog prompt.
+                var start = batch.startIndex
+                while start < batch.endIndex {
+                    let end = min(start + Self.recordsPerDispatch, batch.endIndex)
+                    process(batch[start..<end])
+                    start = end
+                }
             }
         } catch is CancellationError {
         } catch {
@@ -74,17 +80,34 @@ public actor Fanout: Service {
         }
     }
 
-    func process(_ record: KafkaRecord) {
-        if record.topic == configuration.signalsTopic { return processSignal(record) }
-        guard let state = partitions[record.partition] else { return }
-        if record.offset < state.position { return }
-        defer {
-            state.position = record.offset + 1
-            resolveWaiters(state)
+    /// Records handled per hand-over to the event loops.
+    static let recordsPerDispatch = 1024
+
+    /// Processes consumed records, then hands each event loop its deliveries at once and only then
+    /// resolves the offsets' waiters, so a sender's `ack` follows the event it acknowledges.
+    func process(_ records: ArraySlice<KafkaRecord>) {
+        var deliveries = DeliveryBatch()
+        var advanced: [PartitionState] = []
+        for record in records {
+            if record.topic == configuration.signalsTopic {
+                processSignal(record, into: &deliveries)
+            } else if let state = process(record, into: &deliveries) {
+                if !advanced.contains(where: { $0 === state }) { advanced.append(state) }
+            }
         }
+        metrics.messagesOut.increment(by: Int64(deliveries.count))
+        deliveries.dispatch()
+        for state in advanced { resolveWaiters(state) }
+    }
+
+    /// Processes one room record; returns its partition's state when the position moved.
+    private func process(_ record: KafkaRecord, into deliveries: inout DeliveryBatch) -> PartitionState? {
+        guard let state = partitions[record.partition] else { return nil }
+        if record.offset < state.position { return nil }
+        defer { state.position = record.offset + 1 }
         guard let event = RoomEvent(decoding: record.value) else {
             logger.debug("skipping a record that is not a room event", metadata: ["offset": "\(record.offset)"])
-            return
+            return state
         }
         let logged = LoggedRoomEvent(event: event, partition: record.partition, offset: record.offset)
         var duplicateOf: DuplicateWindow.Original?
@@ -94,27 +117,39 @@ public actor Fanout: Service {
         }
         let cached = CachedEvent(
             logged: logged,
-            frame: duplicateOf == nil ? ServerFrame.event(logged, epoch: configuration.epoch) : nil,
+            frame: duplicateOf == nil ? ServerFrame.event(logged, epoch: configuration.epoch).map(WireFrame.init(json:)) : nil,
             duplicateOf: duplicateOf)
         let room = state.room(event.room)
         room.append(cached)
-        guard !room.subscriptions.isEmpty else { return }
-        var gone: [ObjectIdentifier] = []
-        for (id, subscription) in room.subscriptions {
+        guard !room.subscriptions.isEmpty else { return state }
+        var overflowed: [any RoomSubscriber] = []
+        for subscription in room.subscriptions.values {
             switch subscription.phase {
             case .live:
-                if !subscription.deliver(cached) { gone.append(id) }
+                subscription.deliver(cached, into: &deliveries)
             case .catchingUp(var backlog):
                 if backlog.count >= configuration.catchUpBacklogLimit {
-                    gone.append(id)
+                    overflowed.append(subscription.subscriber)
                 } else {
+                    // Not kept in the phase while appending: the array stays uniquely referenced.
+                    subscription.phase = .live
                     backlog.append(cached)
                     subscription.phase = .catchingUp(backlog: backlog)
                 }
             }
         }
-        if cached.frame != nil { metrics.messagesOut.increment(by: Int64(room.subscriptions.count - gone.count)) }
-        for id in gone { dropSubscriber(id) }
+        for subscriber in overflowed {
+            dropSubscriber(ObjectIdentifier(subscriber))
+            subscriber.eventLoop.execute { subscriber.cannotKeepUp() }
+        }
+        return state
+    }
+
+    /// Sends one frame to one subscriber (replies the fan-out owes outside a batch).
+    func deliver(_ json: String, to subscriber: any RoomSubscriber) {
+        var deliveries = DeliveryBatch()
+        deliveries.add(WireFrame(json: json), to: subscriber)
+        deliveries.dispatch()
     }
 
     /// Forgets a subscriber that is gone or too slow, in every room.

@@ -3,8 +3,9 @@ import ChatDomain
 /// The recent events of one room held by the fan-out, with the frames subscribers get for them.
 struct CachedEvent: Sendable {
     var logged: LoggedRoomEvent
-    /// What subscribers receive; `nil` for an event they do not see (a duplicate post).
-    var frame: String?
+    /// What subscribers receive, framed once for all of them; `nil` for an event they do not see
+    /// (a duplicate post).
+    var frame: WireFrame?
     var duplicateOf: DuplicateWindow.Original?
 }
 
@@ -73,11 +74,11 @@ final class Subscription {
         self.phase = phase
     }
 
-    /// Delivers `event` if it is the subscriber's next; returns false when the subscriber is gone.
-    func deliver(_ event: CachedEvent) -> Bool {
-        guard event.logged.offset >= nextOffset else { return true }
+    /// Adds `event` to `batch` if it is the subscriber's next.
+    func deliver(_ event: CachedEvent, into batch: inout DeliveryBatch) {
+        guard event.logged.offset >= nextOffset else { return }
         nextOffset = event.logged.offset + 1
-        guard let frame = event.frame else { return true }
-        return subscriber.deliver(frame)
+        guard let frame = event.frame else { return }
+        batch.add(frame, to: subscriber)
     }
 }

@@ -6,7 +6,6 @@ import ChatHistory
 import ChatPresence
 import Hummingbird
 import HummingbirdCore
-import HummingbirdWebSocket
 import Kafka
 import Logging
 import Prometheus
@@ -31,6 +30,7 @@ public final class ChatNode: Service, Sendable {
     let presence: PresenceService
     let readPositions: ReadPositions
     let registry: SessionRegistry
+    let keepAlive: KeepAliveTimers
     let application: Application<RouterResponder<ChatRequestContext>>
     let logger: Logger
     /// The listening port, known once the server runs.
@@ -148,6 +148,7 @@ public final class ChatNode: Service, Sendable {
         let logHistory = LogHistory(
             reader: reader, admin: admin, partitioner: partitioner, duplicateSpan: configuration.duplicateSpan,
             scanLimit: configuration.historyScanLimit)
+        let keepAlive = KeepAliveTimers(pingInterval: configuration.gateway.pingInterval)
         let registry = SessionRegistry(
             drainTimeout: configuration.gateway.drainTimeout, maxSessionsPerUser: configuration.gateway.maxSessionsPerUser,
             maxConnectionsPerIP: configuration.gateway.maxConnectionsPerIP, logger: logger)
@@ -173,6 +174,7 @@ public final class ChatNode: Service, Sendable {
             authority: try await configuration.tokenAuthority(),
             metrics: metrics,
             registry: registry,
+            keepAlive: keepAlive,
             parser: ClientFrameParser(limits: configuration.gateway.limits),
             reads: reads,
             epoch: epoch,
@@ -200,6 +202,7 @@ public final class ChatNode: Service, Sendable {
         self.presence = presence
         self.readPositions = readPositions
         self.registry = registry
+        self.keepAlive = keepAlive
         self.logger = logger
         let port = self.port
         self.application = Application(
@@ -214,18 +217,10 @@ public final class ChatNode: Service, Sendable {
 
     /// HTTP/1 with the WebSocket upgrade, behind the request head deadline.
     private static func server(services: GatewayServices, configuration: GatewayConfiguration) -> HTTPServerBuilder {
-        let webSocketResponder = GatewayRoutes.webSocketRouter(services: services).buildResponder()
-        let channelConfiguration = HTTP1WebSocketUpgradeChannel.Configuration(
-            http1: .init(idleTimeout: .nanoseconds(configuration.requestHeadTimeout.wholeNanoseconds)),
-            ws: .init(
-                maxFrameSize: configuration.maxFrameBytes,
-                autoPing: .enabled(timePeriod: configuration.pingInterval),
-                closeTimeout: .seconds(5)))
+        let http1 = HTTP1Channel.Configuration(idleTimeout: .nanoseconds(configuration.requestHeadTimeout.wholeNanoseconds))
         let headTimeout = configuration.requestHeadTimeout
         return HTTPServerBuilder { responder in
-            RequestHeadDeadlineChannel(
-                inner: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder, configuration: channelConfiguration),
-                timeout: headTimeout)
+            RequestHeadDeadlineChannel(inner: ChatServerChannel(responder: responder, services: services, http1: http1), timeout: headTimeout)
         }
     }
 
@@ -259,6 +254,7 @@ public final class ChatNode: Service, Sendable {
     }
 
     private func shutdownClients() async {
+        keepAlive.stop()
         await sharedReader.close()
         await producer.close()
         await admin.close()

@@ -1,62 +1,31 @@
 import ChatDomain
 import Foundation
-import NIOCore
 import Synchronization
 
 /// Who a session acts as: the identity of its token, which an `auth` request with a fresh token
-/// for the same user replaces, and the one timer that ends the session when that token expires.
+/// for the same user replaces. The keep-alive tick of the session's event loop ends the session
+/// once that identity's expiry has passed (``ChatSessionHandler/keepAlive(now:wallClock:interval:)``).
 final class SessionAuthentication: Sendable {
-    private struct State {
-        var identity: ChatIdentity
-        var expiryCheck: Scheduled<Void>?
-        var ended = false
-    }
-
-    private let state: Mutex<State>
+    private let state: Mutex<ChatIdentity>
 
     init(_ identity: ChatIdentity) {
-        state = Mutex(State(identity: identity))
+        state = Mutex(identity)
     }
 
-    var identity: ChatIdentity { state.withLock { $0.identity } }
+    var identity: ChatIdentity { state.withLock { $0 } }
+
+    /// Whether the current identity's token has expired at `now`.
+    func hasExpired(at now: Date) -> Bool {
+        state.withLock { identity in identity.expiresAt.map { $0 <= now } ?? false }
+    }
 
     /// Takes the identity of a fresh token; `false` (and nothing changes) when it is another user's.
     func refresh(_ fresh: ChatIdentity) -> Bool {
-        state.withLock { state in
-            guard fresh.userID == state.identity.userID else { return false }
-            state.identity = fresh
+        state.withLock { identity in
+            guard fresh.userID == identity.userID else { return false }
+            identity = fresh
             return true
         }
-    }
-
-    /// Calls `expired` on `eventLoop` once the current identity's expiry has passed; a refresh
-    /// meanwhile moves the check to the new expiry instead.
-    func scheduleExpiry(on eventLoop: any EventLoop, expired: @escaping @Sendable () -> Void) {
-        state.withLock { state in
-            guard !state.ended, let expiresAt = state.identity.expiresAt else { return }
-            let delay = max(0, expiresAt.timeIntervalSinceNow)
-            state.expiryCheck = eventLoop.scheduleTask(in: .nanoseconds(Int64(min(delay, 1e9) * 1e9))) { [self] in
-                let stillValid = self.state.withLock { state in
-                    guard let expiresAt = state.identity.expiresAt else { return true }
-                    return expiresAt.timeIntervalSinceNow > 0
-                }
-                if stillValid {
-                    self.scheduleExpiry(on: eventLoop, expired: expired)
-                } else {
-                    expired()
-                }
-            }
-        }
-    }
-
-    /// Cancels the expiry check (the session ended).
-    func end() {
-        let check = state.withLock { state in
-            state.ended = true
-            defer { state.expiryCheck = nil }
-            return state.expiryCheck
-        }
-        check?.cancel()
     }
 }
 

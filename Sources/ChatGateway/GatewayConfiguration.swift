@@ -53,4 +53,11 @@ public struct GatewayConfiguration: Sendable {
     public init(nodeID: String) {
         self.nodeID = nodeID
     }
+
+    /// Why a page from `origin` may not open a session, or `nil`. Clients other than browsers send
+    /// no `Origin`, and are let through.
+    func originRefusal(_ origin: String?) -> String? {
+        guard !allowedOrigins.isEmpty, let origin else { return nil }
+        return allowedOrigins.contains(origin) ? nil : "origin \(origin) is not allowed"
+    }
 }

@@ -3,7 +3,6 @@ import ChatFanout
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdWebSocket
 import Prometheus
 
 /// The HTTP routes and the WebSocket endpoint of a gateway node.
@@ -22,9 +21,9 @@ enum GatewayRoutes {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
-        // A plain GET of the WebSocket path lands here when the upgrade was refused: say why.
+        // An upgrade the WebSocket path refused lands here (as does a plain GET): say why.
         router.get("/v1/ws") { request, context -> Response in
-            if let refusal = originRefusal(request, services.configuration) { return errorResponse(.forbidden, .forbidden, refusal) }
+            if let refusal = services.configuration.originRefusal(request.headers[.origin]) { return errorResponse(.forbidden, .forbidden, refusal) }
             let identity: ChatIdentity
             do throws(TokenAuthority.Refusal) {
                 identity = try await services.authority.verify(request: request)
@@ -49,47 +48,6 @@ enum GatewayRoutes {
         }
         WebPageRoutes.register(on: router, logger: services.logger)
         return router
-    }
-
-    static func webSocketRouter(services: GatewayServices) -> Router<ChatRequestContext> {
-        let router = Router(context: ChatRequestContext.self)
-        router.ws("/v1/ws") { request, context in
-            if let refusal = originRefusal(request, services.configuration) {
-                try await RefusedUpgradeResponder.install(
-                    on: context.channel, status: .forbidden, body: ServerFrame.error(ProtocolError(.forbidden, refusal)))
-                return .dontUpgrade
-            }
-            let identity: ChatIdentity
-            do throws(TokenAuthority.Refusal) {
-                identity = try await services.authority.verify(request: request)
-            } catch {
-                try await RefusedUpgradeResponder.install(
-                    on: context.channel, status: .unauthorized, body: ServerFrame.error(ProtocolError(.unauthorized, error.reason)))
-                return .dontUpgrade
-            }
-            if let refusal = services.registry.refusal(user: identity.userID, address: SessionRegistry.addressKey(context.channel)) {
-                try await RefusedUpgradeResponder.install(
-                    on: context.channel, status: .tooManyRequests, body: ServerFrame.error(ProtocolError(.limit, refusal)))
-                return .dontUpgrade
-            }
-            // A client that offered its token as a subprotocol must see it selected, or a browser
-            // fails the connection.
-            var headers = HTTPFields()
-            if let subprotocol = TokenAuthority.bearerSubprotocol(in: request) { headers[.secWebSocketProtocol] = subprotocol }
-            return .upgrade(headers)
-        } onUpgrade: { inbound, outbound, context in
-            let identity = try await services.authority.verify(request: context.request)
-            try await ControlFrameLimiter.install(on: context.requestContext.channel, configuration: services.configuration)
-            let session = ChatSession(identity: identity, services: services, channel: context.requestContext.channel)
-            try await session.run(inbound: inbound, outbound: outbound)
-        }
-        return router
-    }
-
-    private static func originRefusal(_ request: Request, _ configuration: GatewayConfiguration) -> String? {
-        guard !configuration.allowedOrigins.isEmpty else { return nil }
-        guard let origin = request.headers[.origin] else { return nil }  // non-browser clients send none
-        return configuration.allowedOrigins.contains(origin) ? nil : "origin \(origin) is not allowed"
     }
 
     private static func issueDevelopmentToken(_ request: Request, context: ChatRequestContext, authority: TokenAuthority) async -> Response {

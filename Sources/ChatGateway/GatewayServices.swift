@@ -17,6 +17,8 @@ struct GatewayServices: Sendable {
     let authority: TokenAuthority
     let metrics: GatewayMetrics
     let registry: SessionRegistry
+    /// Pings, dead-client checks and token expiry: one timer per event loop.
+    let keepAlive: KeepAliveTimers
     let parser: ClientFrameParser
     /// Bounds the history reads and join catch-ups running and waiting on the node.
     let reads: ConcurrencyLimiter

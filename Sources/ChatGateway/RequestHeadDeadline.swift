@@ -1,6 +1,5 @@
 import ChatDomain
 import HummingbirdCore
-import HummingbirdWebSocket
 import Logging
 import NIOCore
 

@@ -2,7 +2,9 @@ import ChatDomain
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import JWTKit
+import NIOHTTP1
 
 /// Verifies client JWTs (HS256 with a shared secret, or RS256 with a public key) and, in
 /// development only, issues them.
@@ -96,27 +98,42 @@ public struct TokenAuthority: Sendable {
     /// Finds the token of a request: `Authorization: Bearer <jwt>`, the WebSocket subprotocol
     /// `bearer.<jwt>`, or the `token` query parameter, in that order.
     public func verify(request: Request) async throws(Refusal) -> ChatIdentity {
-        guard let token = Self.token(in: request) else {
+        try await verify(
+            found: Self.token(
+                authorization: request.headers[.authorization], subprotocolFields: request.headers[values: .secWebSocketProtocol],
+                uri: request.uri))
+    }
+
+    /// ``verify(request:)`` for the head of a WebSocket upgrade request.
+    func verify(upgrade head: HTTPRequestHead) async throws(Refusal) -> ChatIdentity {
+        try await verify(
+            found: Self.token(authorization: head.headers.first(name: "authorization"), subprotocolFields: head.headers[Self.subprotocolHeader], uri: URI(head.uri)))
+    }
+
+    private func verify(found token: String?) async throws(Refusal) -> ChatIdentity {
+        guard let token else {
             throw Refusal(reason: "missing token: send Authorization: Bearer <jwt>, Sec-WebSocket-Protocol: bearer.<jwt> or ?token=<jwt>")
         }
         return try await verify(token)
     }
 
-    static func token(in request: Request) -> String? {
-        if let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") {
-            return String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
+    static func token(authorization: String?, subprotocolFields: [String], uri: URI) -> String? {
+        if let authorization, authorization.lowercased().hasPrefix("bearer ") {
+            return String(authorization.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
         }
-        if let subprotocol = bearerSubprotocol(in: request) {
+        if let subprotocol = bearerSubprotocol(in: subprotocolFields) {
             return String(subprotocol.dropFirst(bearerSubprotocolPrefix.count))
         }
-        return request.uri.queryParameters.get("token")
+        return uri.queryParameters.get("token")
     }
 
     static let bearerSubprotocolPrefix = "bearer."
+    static let subprotocolHeader = "Sec-WebSocket-Protocol"
 
-    /// The `bearer.<jwt>` entry of `Sec-WebSocket-Protocol`, which the upgrade response must select.
-    static func bearerSubprotocol(in request: Request) -> String? {
-        for field in request.headers[values: .secWebSocketProtocol] {
+    /// The `bearer.<jwt>` entry of `Sec-WebSocket-Protocol` (its field values), which the upgrade
+    /// response must select: a browser fails a connection whose offered subprotocol is not echoed.
+    static func bearerSubprotocol(in fields: [String]) -> String? {
+        for field in fields {
             for entry in field.split(separator: ",") {
                 let name = entry.trimmingCharacters(in: .whitespaces)
                 if name.hasPrefix(bearerSubprotocolPrefix), name.count > bearerSubprotocolPrefix.count { return name }

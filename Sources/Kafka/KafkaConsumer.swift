@@ -42,6 +42,9 @@ public final class KafkaConsumer: Sendable, Service {
     /// The fetched records. Iterate it from one task only.
     public var records: KafkaRecordSequence { KafkaRecordSequence(buffer: core.buffer) }
 
+    /// The fetched records, in the batches they arrived in. Iterate it (or ``records``) from one task only.
+    public var recordBatches: KafkaRecordBatchSequence { KafkaRecordBatchSequence(buffer: core.buffer) }
+
     /// Rebalance notifications of a group subscription (assigned / revoked partitions).
     public var rebalances: AsyncStream<KafkaRebalance> { core.rebalances }
 

@@ -158,3 +158,21 @@ public struct KafkaRecordSequence: AsyncSequence, Sendable {
 
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(buffer: buffer) }
 }
+
+/// The records of a consumer in the batches the poll thread handed over (each in fetch order), so
+/// a reader can do per-batch work once (a fan-out flushes its connections once per batch).
+public struct KafkaRecordBatchSequence: AsyncSequence, Sendable {
+    public typealias Element = [KafkaRecord]
+    let buffer: KafkaRecordBuffer
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let buffer: KafkaRecordBuffer
+
+        public mutating func next() async throws -> [KafkaRecord]? {
+            let batch = try await buffer.nextBatch()
+            return batch.isEmpty ? nil : batch
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(buffer: buffer) }
+}

@@ -5,6 +5,8 @@ import ChatHistory
 import Foundation
 import Kafka
 import Metrics
+import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import Synchronization
 import Testing
@@ -109,12 +111,16 @@ struct RetentionTests {
 /// A subscriber that keeps every frame.
 final class FrameCollector: RoomSubscriber {
     let userID = "history-tester"
+    let eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next()
     private let received = Mutex<[String]>([])
 
-    func deliver(_ frame: String) -> Bool {
-        received.withLock { $0.append(frame) }
-        return true
+    func write(_ frame: WireFrame) {
+        received.withLock { $0.append(String(buffer: frame.payload)) }
     }
+
+    func flush() {}
+
+    func cannotKeepUp() {}
 
     var frames: [String] { received.withLock { $0 } }
 
