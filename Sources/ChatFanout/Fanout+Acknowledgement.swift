@@ -18,30 +18,15 @@ extension Fanout {
         return post(original, partition: partition)
     }
 
-    /// Waits until the fan-out has read the post produced at `position`, then returns the visible
-    /// post it resolves to under the duplicate rule: itself, or the earlier post it repeats. Every
-    /// node reading the log reaches the same answer.
-    public func acknowledge(room: RoomName, user: String, cmid: String, at position: KafkaPosition, timestamp: Int64, timeout: Duration) async throws
-        -> AcknowledgedPost
-    {
-        _ = try await ensureAssigned(position.partition)
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<AcknowledgedPost, any Error>) in
-            acknowledge([
-                AcknowledgementRequest(
-                    room: room, user: user, cmid: cmid, position: position, timestamp: timestamp,
-                    deadline: ContinuousClock.now.advanced(by: timeout)
-                ) { continuation.resume(with: $0.mapError { $0 as any Error }) },
-            ])
-        }
-    }
-
     /// Answers each request once the fan-out has read its record (at once when it has), with the
-    /// visible post it resolves to under the duplicate rule, calling its completion on this actor.
+    /// visible post it resolves to under the duplicate rule (itself, or the earlier post it
+    /// repeats: every node reading the log reaches the same answer), calling its completion on
+    /// this actor.
     ///
-    /// Sends arrive here in batches (the gateway's `AcknowledgementInbox`): one actor hop for all the delivery
-    /// reports that came in meanwhile, and no task or continuation per send. A request for a
-    /// partition that is not assigned yet (the HTTP publish API has no joined session) waits for
-    /// the assignment in a task of its own.
+    /// Sends arrive here in batches (the gateway's `AcknowledgementInbox`): one actor hop for all
+    /// the delivery reports that came in meanwhile, and no task or continuation per send. A
+    /// request for a partition that is not assigned yet (the HTTP publish API has no joined
+    /// session) waits for the assignment in a task of its own.
     public func acknowledge(_ requests: [AcknowledgementRequest]) {
         for request in requests {
             guard let state = partitions[request.position.partition] else {
