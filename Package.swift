@@ -158,6 +158,8 @@ let package = Package(
             name: "chat-bench",
             dependencies: [
                 "ChatGateway", "Kafka", "CKafkaBaseline", "AsyncOneShot",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -18,23 +18,57 @@ extension Fanout {
         return post(original, partition: partition)
     }
 
-    /// Waits until the fan-out has read the post produced at `position`, then returns the visible
-    /// post it resolves to under the duplicate rule: itself, or the earlier post it repeats. Every
-    /// node reading the log reaches the same answer.
-    public func acknowledge(room: RoomName, user: String, cmid: String, at position: KafkaPosition, timestamp: Int64, timeout: Duration) async throws
-        -> AcknowledgedPost
-    {
-        let state = try await ensureAssigned(position.partition)
-        if state.position <= position.offset {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                state.waiters.insert(offset: position.offset, deadline: ContinuousClock.now.advanced(by: timeout), waiter: continuation)
+    /// Answers each request once the fan-out has read its record (at once when it has), with the
+    /// visible post it resolves to under the duplicate rule (itself, or the earlier post it
+    /// repeats: every node reading the log reaches the same answer), calling its completion on
+    /// this actor.
+    ///
+    /// Sends arrive here in batches (the gateway's `AcknowledgementInbox`): one actor hop for all
+    /// the delivery reports that came in meanwhile, and no task or continuation per send. A
+    /// request for a partition that is not assigned yet (the HTTP publish API has no joined
+    /// session) waits for the assignment in a task of its own.
+    public func acknowledge(_ requests: [AcknowledgementRequest]) {
+        for request in requests {
+            guard let state = partitions[request.position.partition] else {
+                Task { await self.acknowledgeAfterAssigning(request) }
+                continue
             }
+            admit(request, state)
         }
-        let key = DuplicateWindow.Key(room: room.value, user: user, cmid: cmid)
-        if let original = state.duplicates.original(of: key), original.offset <= position.offset {
-            return post(original, partition: position.partition)
+    }
+
+    /// ``acknowledge(_:)`` with the requests `take` returns once on this actor, so that a batch
+    /// also holds what was queued while the call waited for the actor.
+    public func acknowledge(taking take: @Sendable () -> [AcknowledgementRequest]) {
+        acknowledge(take())
+    }
+
+    private func acknowledgeAfterAssigning(_ request: AcknowledgementRequest) async {
+        do {
+            admit(request, try await ensureAssigned(request.position.partition))
+        } catch let error as FanoutError {
+            request.completion(.failure(error))
+        } catch {
+            request.completion(.failure(.unavailable("\(error)")))
         }
-        return post(.init(offset: position.offset, timestamp: timestamp), partition: position.partition)
+    }
+
+    private func admit(_ request: AcknowledgementRequest, _ state: PartitionState) {
+        if state.position > request.position.offset {
+            request.completion(.success(resolvedPost(request, state)))
+        } else {
+            state.waiters.insert(offset: request.position.offset, deadline: request.deadline, waiter: .acknowledgement(request))
+        }
+    }
+
+    /// The post a request resolves to, once its record is processed: the earlier post it repeats,
+    /// or itself.
+    private func resolvedPost(_ request: AcknowledgementRequest, _ state: PartitionState) -> AcknowledgedPost {
+        let key = DuplicateWindow.Key(room: request.room.value, user: request.user, cmid: request.cmid)
+        if let original = state.duplicates.original(of: key), original.offset <= request.position.offset {
+            return post(original, partition: state.partition)
+        }
+        return post(.init(offset: request.position.offset, timestamp: request.timestamp), partition: state.partition)
     }
 
     /// Assigns the room's partition if needed (the HTTP publish API has no joined session).
@@ -50,7 +84,12 @@ extension Fanout {
     }
 
     func resolveWaiters(_ state: PartitionState) {
-        for waiter in state.waiters.removeProcessed(before: state.position) { waiter.resume() }
+        for waiter in state.waiters.removeProcessed(before: state.position) {
+            switch waiter {
+            case .task(let continuation): continuation.resume()
+            case .acknowledgement(let request): request.completion(.success(resolvedPost(request, state)))
+            }
+        }
     }
 
     func expireWaiters() {
@@ -73,7 +112,7 @@ extension Fanout {
         let state = try await ensureAssigned(position.partition)
         guard state.position <= position.offset else { return }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            state.waiters.insert(offset: position.offset, deadline: ContinuousClock.now.advanced(by: timeout), waiter: continuation)
+            state.waiters.insert(offset: position.offset, deadline: ContinuousClock.now.advanced(by: timeout), waiter: .task(continuation))
         }
     }
 

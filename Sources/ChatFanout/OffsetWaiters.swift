@@ -40,7 +40,9 @@ struct OffsetWaiters<Waiter> {
 
     /// Removes and returns the waiters whose deadline has passed, with the offset they waited for.
     mutating func removeExpired(at now: ContinuousClock.Instant) -> [(offset: Int64, waiter: Waiter)] {
-        guard !isEmpty else { return [] }
+        // Checked on every housekeeping tick with a full window of sends waiting: look before
+        // rebuilding, since nearly always none has expired.
+        guard entries[head...].contains(where: { $0.deadline <= now }) else { return [] }
         var expired: [(offset: Int64, waiter: Waiter)] = []
         var kept: [Entry] = []
         kept.reserveCapacity(count)

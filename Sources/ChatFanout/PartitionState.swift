@@ -11,7 +11,7 @@ final class PartitionState {
     private var evictionFloor: Int64
     var duplicates: DuplicateWindow
     var rooms: [RoomName: RoomCache] = [:]
-    var waiters = OffsetWaiters<CheckedContinuation<Void, any Error>>()
+    var waiters = OffsetWaiters<ReadWaiter>()
     private let cachedEventsPerRoom: Int
     private let cachedRooms: Int
 

@@ -50,14 +50,14 @@ extension ChatSession {
                 inflight.release()
                 return reply(withID(error, id))
             }
-            let user = identity.userID
-            Task {
-                defer { inflight.release() }
-                do throws(ProtocolError) {
-                    let post = try await services.ingress.acknowledge(pending, room: room, user: user, cmid: cmid)
-                    reply(ServerFrame.ack(id: id, room: room, cmid: cmid, msgId: post.msgId, cursor: post.cursor, timestamp: post.timestamp))
-                } catch {
-                    reply(withID(error, id))
+            // Answered from the delivery report and the fan-out's read, not from a task per send.
+            services.ingress.acknowledge(pending, room: room, user: identity.userID, cmid: cmid) { result in
+                defer { self.inflight.release() }
+                switch result {
+                case .success(let post):
+                    self.reply(ServerFrame.ack(id: id, room: room, cmid: cmid, msgId: post.msgId, cursor: post.cursor, timestamp: post.timestamp))
+                case .failure(let error):
+                    self.reply(self.withID(error, id))
                 }
             }
 

@@ -16,6 +16,8 @@ struct Ingress: Sendable {
     let epoch: LogEpoch
     let metrics: GatewayMetrics
     let sendTimeout: Duration
+    /// Delivered posts on their way to the fan-out's acknowledgement, handed over in batches.
+    let acknowledgements = AcknowledgementInbox()
 
     /// A post on its way: enqueued in order, acknowledged later.
     enum PendingPost: Sendable {
@@ -36,15 +38,42 @@ struct Ingress: Sendable {
 
     /// Waits until the post is durable and read back, and returns what the `ack` reports.
     func acknowledge(_ pending: PendingPost, room: RoomName, user: String, cmid: String) async throws(ProtocolError) -> AcknowledgedPost {
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<AcknowledgedPost, ProtocolError>, Never>) in
+            acknowledge(pending, room: room, user: user, cmid: cmid) { continuation.resume(returning: $0) }
+        }
+        return try result.get()
+    }
+
+    /// Calls `completion` once with what the `ack` reports, when the post is durable (its delivery
+    /// report under `acks=all`) and this node's fan-out has read it back (so the answer follows the
+    /// duplicate rule and the cursor is the record's). It runs on the producer's poll thread or the
+    /// fan-out's executor: keep it short and non-blocking. No task or continuation is spent per
+    /// post; the fan-out takes the delivered posts in batches (``AcknowledgementInbox``).
+    func acknowledge(
+        _ pending: PendingPost, room: RoomName, user: String, cmid: String,
+        completion: @escaping @Sendable (Result<AcknowledgedPost, ProtocolError>) -> Void
+    ) {
         switch pending {
         case .existing(let post):
-            return post
+            completion(.success(post))
         case .produced(let delivery, let started, let timestamp):
-            let position = try await durablePosition(delivery, started: started)
-            do {
-                return try await fanout.acknowledge(room: room, user: user, cmid: cmid, at: position, timestamp: timestamp, timeout: sendTimeout)
-            } catch {
-                throw ProtocolError(.unavailable, "the message is stored but could not be confirmed in time; retry with the same cmid")
+            let (fanout, acknowledgements, metrics, sendTimeout) = (fanout, acknowledgements, metrics, sendTimeout)
+            delivery.whenComplete { report in
+                let position: KafkaPosition
+                switch report {
+                case .success(let delivered): position = delivered
+                case .failure(let error): return completion(.failure(Self.notDelivered(error)))
+                }
+                metrics.produceLatency.recordNanoseconds(Int64((ContinuousClock.now - started).wholeNanoseconds))
+                let request = AcknowledgementRequest(
+                    room: room, user: user, cmid: cmid, position: position, timestamp: timestamp,
+                    deadline: ContinuousClock.now.advanced(by: sendTimeout)
+                ) { read in
+                    completion(read.mapError { _ in
+                        ProtocolError(.unavailable, "the message is stored but could not be confirmed in time; retry with the same cmid")
+                    })
+                }
+                acknowledgements.submit(request, to: fanout)
             }
         }
     }
@@ -122,8 +151,12 @@ struct Ingress: Sendable {
             metrics.produceLatency.recordNanoseconds(Int64((ContinuousClock.now - started).wholeNanoseconds))
             return position
         } catch {
-            throw ProtocolError(.unavailable, "Kafka did not acknowledge the message (\(error)); retry with the same cmid")
+            throw Self.notDelivered(error)
         }
+    }
+
+    private static func notDelivered(_ error: any Error) -> ProtocolError {
+        ProtocolError(.unavailable, "Kafka did not acknowledge the message (\(error)); retry with the same cmid")
     }
 
     /// Sends a typing or read signal to the room's members (best effort: signals are ephemeral).

@@ -235,11 +235,15 @@ final class DeliveryBatch: Sendable {
 public final class KafkaDelivery: Sendable {
     private typealias Waiter = UnsafeContinuation<KafkaPosition, any Error>
 
+    /// Code run on the poll thread when the report arrives (``whenComplete(_:)``).
+    public typealias Completion = @Sendable (Result<KafkaPosition, KafkaError>) -> Void
+
     private struct State {
         var result: Result<KafkaPosition, KafkaError>?
         var waiter: Waiter?
         /// Further tasks awaiting the same delivery (rare).
         var moreWaiters: [Waiter] = []
+        var completions: [Completion] = []
     }
 
     private let state = Mutex(State())
@@ -248,17 +252,32 @@ public final class KafkaDelivery: Sendable {
 
     /// Called once per delivery, by the producer's poll thread (or at once when the record is refused).
     func complete(with result: Result<KafkaPosition, KafkaError>) {
-        let (waiter, moreWaiters) = state.withLock { state -> (Waiter?, [Waiter]) in
+        let (waiter, moreWaiters, completions) = state.withLock { state -> (Waiter?, [Waiter], [Completion]) in
             state.result = result
             defer {
                 state.waiter = nil
                 state.moreWaiters = []
+                state.completions = []
             }
-            return (state.waiter, state.moreWaiters)
+            return (state.waiter, state.moreWaiters, state.completions)
         }
         // Each waiter is stored once and taken out here once: resumed exactly once.
         waiter?.resume(with: result.mapError { $0 as any Error })
         for waiter in moreWaiters { waiter.resume(with: result.mapError { $0 as any Error }) }
+        for completion in completions { completion(result) }
+    }
+
+    /// Runs `completion` once with the delivery report: on the producer's poll thread when it
+    /// arrives (keep it short and non-blocking: it delays the reports behind it), or at once on the
+    /// calling thread when it is already in. Costs no task and no continuation, so a caller that
+    /// acknowledges many records can batch what it does next instead of waking a task per record.
+    public func whenComplete(_ completion: @escaping Completion) {
+        let ready = state.withLock { state -> Result<KafkaPosition, KafkaError>? in
+            if let result = state.result { return result }
+            state.completions.append(completion)
+            return nil
+        }
+        if let ready { completion(ready) }
     }
 
     /// Waits for the delivery report: where the record landed, or why it was not delivered.

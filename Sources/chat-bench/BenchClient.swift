@@ -79,24 +79,27 @@ enum Stamp {
     /// at 20,000 deliveries/s, CPU the bench took from the gateway it measures.
     static func find(_ marker: StaticString, in text: String) -> Int64? {
         var text = text
-        return text.withUTF8 { bytes -> Int64? in
-            let needle = UnsafeBufferPointer(start: marker.utf8Start, count: marker.utf8CodeUnitCount)
-            guard let first = needle.first, bytes.count >= needle.count else { return nil }
-            var index = 0
-            while index <= bytes.count - needle.count {
-                if bytes[index] == first, (1..<needle.count).allSatisfy({ bytes[index + $0] == needle[$0] }) {
-                    var value: Int64 = 0
-                    for byte in bytes[(index + needle.count)...] {
-                        if byte == UInt8(ascii: "~") { return value }
-                        guard byte >= 48, byte <= 57 else { return nil }
-                        value = value &* 10 &+ Int64(byte - 48)
-                    }
-                    return nil
+        return text.withUTF8 { find(marker, in: $0) }
+    }
+
+    /// ``find(_:in:)-(_,String)`` on a frame's bytes as they came off the socket.
+    static func find(_ marker: StaticString, in bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+        let needle = UnsafeBufferPointer(start: marker.utf8Start, count: marker.utf8CodeUnitCount)
+        guard let first = needle.first, bytes.count >= needle.count else { return nil }
+        var index = 0
+        while index <= bytes.count - needle.count {
+            if bytes[index] == first, (1..<needle.count).allSatisfy({ bytes[index + $0] == needle[$0] }) {
+                var value: Int64 = 0
+                for byte in bytes[(index + needle.count)...] {
+                    if byte == UInt8(ascii: "~") { return value }
+                    guard byte >= 48, byte <= 57 else { return nil }
+                    value = value &* 10 &+ Int64(byte - 48)
                 }
-                index += 1
+                return nil
             }
-            return nil
+            index += 1
         }
+        return nil
     }
 }
 

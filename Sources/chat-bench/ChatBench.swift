@@ -19,6 +19,19 @@ struct ChatBench: AsyncParsableCommand {
     @Option(help: "Sessions of the ingest scenario.") var ingestClients = 8
     @Option(help: "Sends in flight per ingest session.") var window = 64
     @Option(help: "Seconds of the ingest scenario.") var ingestSeconds = 8.0
+    @Option(help: "Rooms the ingest sessions spread over (default: one room per session).") var ingestRooms: Int?
+    @Option(help: "WebSocket client of the ingest scenario: nio (bare NIO channels) or hummingbird.") var ingestClient: IngestScenario.IngestClient = .nio
+    @Option(help: "Scenarios to run, comma-separated: fanout, ingest, connections.") var scenarios = "fanout,ingest,connections"
+    @Option(help: "Only serve: start the in-process gateway, print its ws:// URL, run it this many seconds, stop (for --url from another process).")
+    var serveSeconds: Double?
+    @Option(help: "librdkafka property key=value for the in-process node's Kafka clients, repeatable (tuning experiments).")
+    var kafkaProperty: [String] = []
+
+    private var kafkaProperties: [String: String] {
+        Dictionary(kafkaProperty.compactMap { pair in
+            pair.firstIndex(of: "=").map { (String(pair[..<$0]), String(pair[pair.index(after: $0)...])) }
+        }) { _, last in last }
+    }
     @Option(help: "Idle sessions of the connections scenario (0 skips it).") var idleSessions = 5_000
     @Option(help: "Server addresses 127.0.0.1… the idle sessions spread over.") var addresses = 8
     @Option(help: "chatd binary for the connections scenario; default: next to chat-bench.") var chatd: String?
@@ -26,6 +39,8 @@ struct ChatBench: AsyncParsableCommand {
     @Option(help: "Write the JSON report here (and a Markdown summary beside it, .md).") var output: String?
 
     func run() async throws {
+        if let serveSeconds { return try await serve(seconds: serveSeconds) }
+        let selected = Set(scenarios.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
         let tokens = try await TokenSource()
         let tokenFunction: @Sendable (String) async throws -> String = { try await tokens.token($0) }
         let fanout = FanoutScenario(rooms: rooms, members: members, rate: rate, seconds: seconds, warmupSeconds: warmupSeconds)
@@ -39,28 +54,32 @@ struct ChatBench: AsyncParsableCommand {
         if let url {
             target = url
         } else {
-            let started = try await InProcessNode.start()
+            let started = try await InProcessNode.start(kafkaProperties: kafkaProperties)
             node = started
             target = "ws://127.0.0.1:\(started.port)/v1/ws"
             progress("in-process gateway on port \(started.port), embedded cluster \(started.node.bootstrapServers)")
         }
-        report.fanout = try await fanout.run(url: target, token: tokenFunction)
-        report.ingest = try await IngestScenario(clients: ingestClients, window: window, seconds: ingestSeconds).run(url: target, token: tokenFunction)
+        let ingest = IngestScenario(clients: ingestClients, window: window, seconds: ingestSeconds, rooms: ingestRooms, client: ingestClient)
+        if selected.contains("fanout") { report.fanout = try await fanout.run(url: target, token: tokenFunction) }
+        if selected.contains("ingest") { report.ingest = try await ingest.run(url: target, token: tokenFunction) }
         if !skipBaselines {
             let baseline = BroadcastBaseline()
             let (port, task) = try await baseline.start()
             progress("baseline: broadcast WebSocket server on port \(port)")
-            report.webSocketBaselineFanout = try await fanout.run(url: "ws://127.0.0.1:\(port)/v1/ws", token: tokenFunction)
-            report.webSocketBaselineIngest = try await IngestScenario(clients: ingestClients, window: window, seconds: ingestSeconds)
-                .run(url: "ws://127.0.0.1:\(port)/v1/ws", token: tokenFunction)
+            if selected.contains("fanout") {
+                report.webSocketBaselineFanout = try await fanout.run(url: "ws://127.0.0.1:\(port)/v1/ws", token: tokenFunction)
+            }
+            if selected.contains("ingest") {
+                report.webSocketBaselineIngest = try await ingest.run(url: "ws://127.0.0.1:\(port)/v1/ws", token: tokenFunction)
+            }
             task.cancel()
-            if let cluster = node?.node.embeddedCluster {
+            if selected.contains("fanout"), let cluster = node?.node.embeddedCluster {
                 report.kafkaBaselineLatency = try await KafkaBaseline.latency(cluster: cluster, rate: rate, seconds: min(seconds, 5))
                 progress("baseline: librdkafka produce→consume \(report.kafkaBaselineLatency!.line)")
             }
         }
         await node?.stop()
-        if idleSessions > 0 {
+        if idleSessions > 0, selected.contains("connections") {
             let binary = chatd ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("chatd").path
             if FileManager.default.isExecutableFile(atPath: binary) {
                 report.connections = try await ConnectionsScenario(sessions: idleSessions, addresses: addresses, chatd: binary, idleSeconds: 5)
@@ -81,5 +100,21 @@ struct ChatBench: AsyncParsableCommand {
             progress("wrote \(output)")
         }
     }
+
+    /// The in-process gateway alone, so a client in another process (`--url`) can be measured
+    /// apart from it: this process's CPU is the gateway's and its cluster's.
+    private func serve(seconds: Double) async throws {
+        let node = try await InProcessNode.start(kafkaProperties: kafkaProperties)
+        let cpuAtStart = processCPUSeconds()
+        let start = ContinuousClock.now
+        FileHandle.standardOutput.write(Data("ws://127.0.0.1:\(node.port)/v1/ws\n".utf8))
+        progress("serving on port \(node.port) for \(seconds) s")
+        try await Task.sleep(for: .seconds(seconds))
+        let elapsed = (ContinuousClock.now - start) / .seconds(1)
+        progress("served \(elapsed) s, process CPU \(((processCPUSeconds() - cpuAtStart) / elapsed * 100).rounded() / 100) cores on average")
+        await node.stop()
+    }
 }
 
+
+extension IngestScenario.IngestClient: ExpressibleByArgument {}

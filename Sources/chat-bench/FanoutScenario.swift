@@ -98,77 +98,110 @@ struct FanoutScenario {
     }
 }
 
-/// Closed loop: `clients` sessions, each in its own room, keep `window` sends in flight; reports
-/// acknowledgements per second (each ack means the message is durable in Kafka).
+/// Closed loop: `clients` sessions spread over `rooms` rooms (by default each in its own), keep
+/// `window` sends in flight each; reports acknowledgements per second (each ack means the message
+/// is durable in Kafka) and the bench process's CPU over the measured seconds.
 struct IngestScenario {
     var clients: Int
     var window: Int
     var seconds: Double
+    /// Rooms the sessions spread over, round-robin; `nil`: one room per session.
+    var rooms: Int? = nil
+    var client: IngestClient = .nio
+
+    /// The WebSocket client the sessions use.
+    enum IngestClient: String, Codable, Sendable, CaseIterable {
+        /// ``IngestConnection``: bare NIO channels, the closed loop on their event loops.
+        case nio
+        /// ``BenchClient`` (HummingbirdWSClient), as the fan-out scenario uses.
+        case hummingbird
+    }
 
     struct Result: Codable, Sendable {
         var clients: Int
+        var rooms: Int?
         var window: Int
+        var client: IngestClient?
         var acked: Int
         var acksPerSecond: Double
         var ack: LatencySummary
+        /// This process's CPU (user + system) over the measured seconds, in cores: with `--url`,
+        /// the client's alone; in process, the client's and the gateway's.
+        var processCores: Double?
     }
 
     func run(url: String, token: @escaping @Sendable (String) async throws -> String) async throws -> Result {
-        let acks = LatencyRecorder()
-        let acked = Counter()
-        let joined = Counter()
-        let measuring = Counter()
-        let tag = UUID().uuidString.prefix(6)
-        let sequence = Counter()
-        var sessions: [BenchClient] = []
-        for index in 0..<clients {
-            let room = "ingest-\(tag)-\(index)"
-            let holder = ClientHolder()
-            let client = try await BenchClient.connect(url: "\(url)?token=\(try await token("ingest-\(tag)-\(index)"))") { text in
-                if let sent = Stamp.find("ack~", in: text) {
-                    if measuring.current == 1 {
-                        acks.record(monotonicNanoseconds() - sent)
-                        acked.add()
-                    }
-                    // Closed loop: every ack releases the next send.
-                    if measuring.current < 2 { holder.client?.send(Self.frame(room: room, sequence: sequence)) }
-                } else if text.contains("\"joined\"") {
-                    joined.add()
-                }
+        let roomCount = rooms ?? clients
+        let run = IngestRun(tag: UUID().uuidString.prefix(6))
+        func room(_ index: Int) -> String { "ingest-\(run.tag)-\(index % roomCount)" }
+        let start: ContinuousClock.Instant
+        let cpuAtStart: Double
+        var closers: [() async -> Void] = []
+        switch client {
+        case .nio:
+            var sessions: [IngestConnection] = []
+            for index in 0..<clients {
+                let connection = try await IngestConnection.connect(
+                    url: "\(url)?token=\(try await token("ingest-\(run.tag)-\(index)"))", room: room(index), run: run)
+                sessions.append(connection)
+                closers.append { await connection.close() }
             }
-            holder.client = client
-            client.send(#"{"op":"join","room":"\#(room)","id":"j"}"#)
-            sessions.append(client)
-        }
-        try await waitUntil("ingest joins", timeout: .seconds(30)) { joined.current >= clients }
-        for client in sessions {
-            for _ in 0..<window { client.send(Self.frame(room: nil, sequence: sequence, client: client, sessions: sessions, tag: tag)) }
+            try await waitUntil("ingest joins", timeout: .seconds(30)) { run.joined.current >= clients }
+            for session in sessions { session.startSending(window) }
+        case .hummingbird:
+            var sessions: [BenchClient] = []
+            for index in 0..<clients {
+                let holder = ClientHolder()
+                let name = room(index)
+                let client = try await BenchClient.connect(url: "\(url)?token=\(try await token("ingest-\(run.tag)-\(index)"))") { text in
+                    if let sent = Stamp.find("ack~", in: text) {
+                        let phase = run.phase.load(ordering: .relaxed)
+                        if phase == 1 {
+                            run.acks.record(monotonicNanoseconds() - sent)
+                            run.acked.add()
+                        }
+                        // Closed loop: every ack releases the next send.
+                        if phase < 2 { holder.client?.send(run.sendFrame(room: name)) }
+                    } else if text.contains("\"joined\"") {
+                        run.joined.add()
+                    }
+                }
+                holder.client = client
+                client.send(#"{"op":"join","room":"\#(name)","id":"j"}"#)
+                sessions.append(client)
+                closers.append { await client.close() }
+            }
+            try await waitUntil("ingest joins", timeout: .seconds(30)) { run.joined.current >= clients }
+            for (index, session) in sessions.enumerated() {
+                for _ in 0..<window { session.send(run.sendFrame(room: room(index))) }
+            }
         }
         try await Task.sleep(for: .seconds(1))  // warm-up: the window fills, batches form
-        measuring.add()
-        let start = ContinuousClock.now
+        run.phase.store(1, ordering: .relaxed)
+        start = ContinuousClock.now
+        cpuAtStart = processCPUSeconds()
         try await Task.sleep(for: .seconds(seconds))
         let elapsed = (ContinuousClock.now - start) / .seconds(1)
-        measuring.add()
-        let count = acked.current
+        let cores = (processCPUSeconds() - cpuAtStart) / elapsed
+        run.phase.store(2, ordering: .relaxed)
+        let count = run.acked.current
         try await Task.sleep(for: .seconds(1))
-        for client in sessions { await client.close() }
+        for close in closers { await close() }
         let result = Result(
-            clients: clients, window: window, acked: count, acksPerSecond: (Double(count) / elapsed).rounded(), ack: acks.summary())
-        progress("ingest: \(result.acksPerSecond) acks/s with \(clients) sessions × \(window) in flight; ack \(result.ack.line)")
+            clients: clients, rooms: roomCount, window: window, client: client, acked: count,
+            acksPerSecond: (Double(count) / elapsed).rounded(), ack: run.acks.summary(), processCores: (cores * 100).rounded() / 100)
+        progress(
+            "ingest: \(result.acksPerSecond) acks/s with \(clients) sessions over \(roomCount) rooms × \(window) in flight (\(client.rawValue) client); "
+                + "ack \(result.ack.line); process CPU \(result.processCores ?? 0) cores")
         return result
     }
+}
 
-    private static func frame(room: String, sequence: Counter) -> String {
-        sequence.add()
-        let now = monotonicNanoseconds()
-        return #"{"op":"send","room":"\#(room)","cmid":"i\#(sequence.current)-\#(now)","id":"\#(Stamp.id(now))","body":"x"}"#
-    }
-
-    private static func frame(room: String?, sequence: Counter, client: BenchClient, sessions: [BenchClient], tag: Substring) -> String {
-        let index = sessions.firstIndex { $0 === client } ?? 0
-        return frame(room: room ?? "ingest-\(tag)-\(index)", sequence: sequence)
-    }
+/// This process's user + system CPU seconds so far (all threads).
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
 
 /// Set once, right after the client exists and before it sends anything.

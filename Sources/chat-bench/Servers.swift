@@ -16,7 +16,8 @@ struct InProcessNode {
     let group: ServiceGroup
     let task: Task<Void, any Error>
 
-    static func start() async throws -> InProcessNode {
+    /// - Parameter kafkaProperties: librdkafka properties for the node's clients (tuning experiments).
+    static func start(kafkaProperties: [String: String] = [:]) async throws -> InProcessNode {
         var gateway = GatewayConfiguration(nodeID: "bench")
         gateway.port = 0
         gateway.host = "0.0.0.0"
@@ -28,6 +29,7 @@ struct InProcessNode {
         gateway.maxSessionsPerUser = 1_000_000
         var configuration = ChatNodeConfiguration(gateway: gateway)
         configuration.authentication = .sharedSecret(benchSecret)
+        configuration.kafkaProperties = kafkaProperties
         var logger = Logger(label: "chat-bench.node")
         logger.logLevel = .error
         let node = try await ChatNode.build(configuration: configuration, logger: logger)

@@ -1,4 +1,5 @@
 import Kafka
+import Synchronization
 import Testing
 
 @Suite("Producer and consumer on the embedded cluster")
@@ -125,6 +126,34 @@ struct ProduceConsumeTests {
             await #expect(throws: KafkaError.self) {
                 _ = try await producer.send(record("t", 7, "nowhere"))
             }
+            await producer.close()
+        }
+    }
+
+    @Test("whenComplete reports each record's delivery once, in produce order, also when registered after the report")
+    func deliveryCompletions() async throws {
+        try await withCluster(partitions: 2) { cluster in
+            let producer = try KafkaProducer(
+                configuration: .init(bootstrapServers: cluster.bootstrapServers, properties: ["delivery.timeout.ms": "3000"]))
+            let reports = Mutex<[Result<KafkaPosition, KafkaError>]>([])
+            var deliveries: [KafkaDelivery] = []
+            for index in 0..<200 {
+                let delivery = try producer.produce(record("t", 1, "r\(index)"))
+                delivery.whenComplete { result in reports.withLock { $0.append(result) } }
+                deliveries.append(delivery)
+            }
+            // One more to a partition the topic does not have: its report is a failure.
+            let refused = try producer.produce(record("t", 7, "nowhere"))
+            refused.whenComplete { result in reports.withLock { $0.append(result) } }
+            for delivery in deliveries { _ = try await delivery.position() }
+            await #expect(throws: KafkaError.self) { _ = try await refused.position() }
+            let positions = reports.withLock { $0 }.compactMap { try? $0.get() }
+            #expect(positions == (0..<200).map { KafkaPosition(partition: 1, offset: Int64($0)) })
+            #expect(reports.withLock { $0.count } == 201)
+            // Registered after the report came: called at once, with the same position.
+            let late = Mutex<KafkaPosition?>(nil)
+            deliveries[42].whenComplete { result in late.withLock { $0 = try? result.get() } }
+            #expect(late.withLock { $0 } == KafkaPosition(partition: 1, offset: 42))
             await producer.close()
         }
     }
