@@ -59,6 +59,10 @@ final class ChatSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
     static func install(on channel: any Channel, identity: ChatIdentity, services: GatewayServices) throws {
         let limit = max(2, services.configuration.outboundQueueBytes)
         try channel.syncOptions?.setOption(ChannelOptions.writeBufferWaterMark, value: .init(low: limit / 2, high: limit))
+        // The channel keeps its last receive buffer for the next read. Client frames are small, so
+        // a small first guess (it grows when reads fill it) keeps an idle session's memory small.
+        try channel.syncOptions?.setOption(
+            ChannelOptions.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536))
         let pipeline = channel.pipeline.syncOperations
         let writer = WireWriter()
         try pipeline.addHandler(writer, position: .first)
