@@ -69,8 +69,16 @@ final class RawWebSocket: @unchecked Sendable {
 
     /// Sends one masked text frame.
     func send(text: String) async throws {
-        let payload = Array(text.utf8)
-        var frame: [UInt8] = [0x81]
+        try await send(opcode: 0x1, payload: Array(text.utf8))
+    }
+
+    /// Answers the server's close frame with one of the same code, as the close handshake asks.
+    func sendClose(code: Int) async throws {
+        try await send(opcode: 0x8, payload: [UInt8(code >> 8), UInt8(code & 0xff)])
+    }
+
+    private func send(opcode: UInt8, payload: [UInt8]) async throws {
+        var frame: [UInt8] = [0x80 | opcode]
         switch payload.count {
         case ..<126: frame.append(0x80 | UInt8(payload.count))
         case ..<65536: frame += [0x80 | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xff)]
@@ -91,6 +99,20 @@ final class RawWebSocket: @unchecked Sendable {
     /// arrives within `timeout`.
     func readFrame(timeout: Duration = .seconds(20)) async throws -> Frame? {
         try await offThread { try self.nextFrame(deadline: ContinuousClock.now.advanced(by: timeout)) }
+    }
+
+    /// Reads frames, on one thread, up to and including a close frame or until the server ended
+    /// the connection.
+    func readUntilClose(timeout: Duration = .seconds(20)) async throws -> [Frame] {
+        try await offThread {
+            let deadline = ContinuousClock.now.advanced(by: timeout)
+            var frames: [Frame] = []
+            while let frame = try self.nextFrame(deadline: deadline) {
+                frames.append(frame)
+                if frame.opcode == 0x8 { break }
+            }
+            return frames
+        }
     }
 
     /// Reads frames until the reply to the request with this id; returns it.
