@@ -8,9 +8,13 @@
 # is built by its own build.sh). Writes OUT/peers.json (every run, the machine, the git commit),
 # OUT/peers.md (the table, also printed on stdout) and OUT/bench-peers.png (p99 against
 # deliveries/s). Progress goes to stderr. See docs/benchmarks.md, "Against the peers (fanbench)".
+# The shape part runs chatd alone at one deliveries/s in rooms of different sizes (many small rooms,
+# one very large room), so that whether the cost per delivery depends on the room's size can be read
+# off; BENCH_ONLY=shape (or --only shape) runs only that part.
 #
 #   tools/bench-peers.sh                                   # the full run, about 6 minutes plus the build
 #   tools/bench-peers.sh --duration 3 --rates 100 --members 10 --idle-sessions 200   # a quick check
+#   BENCH_ONLY=shape tools/bench-peers.sh --output /tmp/shape          # the shape part alone, about 2 minutes
 #   tools/bench-peers.sh --help
 set -euo pipefail
 
@@ -30,6 +34,9 @@ usage: tools/bench-peers.sh [options]
   --warmup-rate N       its total messages/s (200)
   --settle S            wait for late deliveries after sending, seconds (3)
   --idle-sessions N     idle sessions opened per server for the memory figure (5000; 0: skip)
+  --shapes LIST         chatd's shape part: rooms x members, comma-separated (100x10,10x100,1x1000)
+  --shape-deliveries N  deliveries/s offered in every shape (100000); msgs/s = N / members
+  --only LIST           run only these parts: rates, idle, shape (all three) [BENCH_ONLY]
   --servers LIST        chat,nats,nchan (all three)
   --output DIR          where peers.json, peers.md and bench-peers.png go (bench-results/peers)
   --chatd PATH          use this chatd binary instead of building the release one
@@ -40,6 +47,7 @@ EOF
 duration=10 rates=200,1000,2000,4000 rooms=10 members=100 size=100 sender_rate=40
 warmup=2 warmup_rate=200 settle=3 idle_sessions=5000 servers=chat,nats,nchan
 output=bench-results/peers chatd="" shared="${SHARED_TOOLS:-$repo/../shared/tools}"
+shapes=100x10,10x100,1x1000 shape_deliveries=100000 only="${BENCH_ONLY:-rates,idle,shape}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration=$2 ;;
@@ -56,23 +64,30 @@ while [ $# -gt 0 ]; do
     --output) output=$2 ;;
     --chatd) chatd=$2 ;;
     --shared-tools) shared=$2 ;;
+    --shapes) shapes=$2 ;;
+    --shape-deliveries) shape_deliveries=$2 ;;
+    --only) only=$2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench-peers: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
   shift 2 || { echo "bench-peers: $1 needs a value" >&2; exit 2; }
 done
-for n in "$duration" "$rooms" "$members" "$size" "$sender_rate" "$warmup" "$warmup_rate" "$settle" "$idle_sessions"; do
+for n in "$duration" "$rooms" "$members" "$size" "$sender_rate" "$warmup" "$warmup_rate" "$settle" "$idle_sessions" "$shape_deliveries"; do
   [[ "$n" =~ ^[0-9]+$ ]] || { echo "bench-peers: '$n' is not a whole number" >&2; exit 2; }
 done
 [[ "$rates" =~ ^[0-9]+(,[0-9]+)*$ ]] || { echo "bench-peers: --rates takes numbers separated by commas" >&2; exit 2; }
 [[ "$servers" =~ ^(chat|nats|nchan)(,(chat|nats|nchan))*$ ]] || { echo "bench-peers: --servers takes chat, nats, nchan" >&2; exit 2; }
+[[ "$shapes" =~ ^[1-9][0-9]*x[1-9][0-9]*(,[1-9][0-9]*x[1-9][0-9]*)*$ ]] || { echo "bench-peers: --shapes takes ROOMSxMEMBERS separated by commas" >&2; exit 2; }
+[[ "$only" =~ ^(rates|idle|shape)(,(rates|idle|shape))*$ ]] || { echo "bench-peers: --only (BENCH_ONLY) takes rates, idle, shape" >&2; exit 2; }
 IFS=, read -r -a rate_list <<<"$rates"
+IFS=, read -r -a shape_list <<<"$shapes"
 IFS=, read -r -a server_list <<<"$servers"
 [ -d "$shared/fanbench" ] && [ -d "$shared/peers" ] ||
   { echo "bench-peers: no fanbench and peers/ in $shared (set --shared-tools)" >&2; exit 2; }
 shared=$(cd "$shared" && pwd)
 
 log() { echo "bench-peers: $*" >&2; }
+wants() { [[ ",$only," == *",$1,"* ]]; }
 
 # Debian's python3 is the one python3-websockets installs into (a pyenv python3 may come first).
 py=/usr/bin/python3
@@ -197,14 +212,23 @@ nchan_forget() {
   for ((r = 0; r < rooms; r++)); do curl -s -o /dev/null -X DELETE "http://127.0.0.1:$nchan_port/pub/bench$r" || true; done
 }
 
+# measure SERVER RATE [PART ROOMS MEMBERS]: the shape part passes its own rooms and members, which
+# fanbench_run and nchan_forget see in place of the global ones (bash's dynamic scope).
 measure() {
-  local name=$1 rate=$2
+  local name=$1 rate=$2 part=${3:-rates}
+  # The warm-up offers the same deliveries/s whatever the room size: a 1,000-member room warms up
+  # at a tenth of the messages/s of 100-member rooms.
+  local warm_rate=$(( warmup_rate * members / ${5:-$members} ))
+  local rooms=${4:-$rooms} members=${5:-$members}
+  [ "$warm_rate" -ge 1 ] || warm_rate=1
   local senders=$(( (rate + rooms * sender_rate - 1) / (rooms * sender_rate) ))
   [ "$senders" -ge 1 ] || senders=1
-  log "$name at $rate msgs/s ($((rate * members)) deliveries/s, $senders sender(s) per room), load $(load1)"
-  start_server "$name" "$name-$rate"
+  local label="$name-$rate"
+  [ "$part" = rates ] || label="$name-$part-${rooms}x$members"
+  log "$name at $rate msgs/s, $rooms rooms x $members members ($((rate * members)) deliveries/s, $senders sender(s) per room), load $(load1)"
+  start_server "$name" "$label"
   if [ "$warmup" -gt 0 ]; then
-    fanbench_run "$name" "$warmup_rate" "$warmup" "$senders" "$work/warmup.json" || log "  warm-up failed (see logs/fanbench.log)"
+    fanbench_run "$name" "$warm_rate" "$warmup" "$senders" "$work/warmup.json" || log "  warm-up failed (see logs/fanbench.log)"
     [ "$name" = nchan ] && nchan_forget
     sleep 1
   fi
@@ -215,8 +239,8 @@ measure() {
   cpu_after=$(cpu_ticks "$server_pid") rss_after=$(rss_kb "$server_pid")
   local result="null"
   if [ "$status" -eq 0 ] && [ -s "$work/run.json" ]; then result=$(head -1 "$work/run.json"); fi
-  printf '{"server":"%s","rate":%s,"sendersPerRoom":%s,"load1Before":%s,"load1After":%s,"serverCpuSeconds":%s,"serverRssKbBefore":%s,"serverRssKbAfter":%s,"exitStatus":%s,"fanbench":%s}\n' \
-    "$name" "$rate" "$senders" "$load_before" "$(load1)" \
+  printf '{"part":"%s","server":"%s","rooms":%s,"members":%s,"rate":%s,"sendersPerRoom":%s,"load1Before":%s,"load1After":%s,"serverCpuSeconds":%s,"serverRssKbBefore":%s,"serverRssKbAfter":%s,"exitStatus":%s,"fanbench":%s}\n' \
+    "$part" "$name" "$rooms" "$members" "$rate" "$senders" "$load_before" "$(load1)" \
     "$(awk -v a="$cpu_before" -v b="$cpu_after" -v t="$ticks" 'BEGIN { printf "%.3f", (b - a) / t }')" \
     "$rss_before" "$rss_after" "$status" "$result" >>"$runs"
   [ "$result" != null ] && log "  $result" || log "  fanbench failed with status $status (see $output/logs/fanbench.log)"
@@ -241,14 +265,25 @@ measure_idle() {
 
 rm -f "$output/logs/"*.log
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ) load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-for i in "${!rate_list[@]}"; do
-  # Rotate which server goes first, so that none always meets the machine right after a build.
-  for j in "${!server_list[@]}"; do
-    measure "${server_list[$(( (i + j) % ${#server_list[@]} ))]}" "${rate_list[$i]}"
+if wants rates; then
+  for i in "${!rate_list[@]}"; do
+    # Rotate which server goes first, so that none always meets the machine right after a build.
+    for j in "${!server_list[@]}"; do
+      measure "${server_list[$(( (i + j) % ${#server_list[@]} ))]}" "${rate_list[$i]}"
+    done
   done
-done
-if [ "$idle_sessions" -gt 0 ]; then
+fi
+if wants idle && [ "$idle_sessions" -gt 0 ]; then
   for name in "${server_list[@]}"; do measure_idle "$name"; done
+fi
+if wants shape; then
+  # chatd only: the same deliveries/s in every shape, so that only the room size differs.
+  for shape in "${shape_list[@]}"; do
+    shape_rooms=${shape%x*} shape_members=${shape#*x}
+    shape_rate=$(( (shape_deliveries + shape_members / 2) / shape_members ))
+    [ "$shape_rate" -ge 1 ] || shape_rate=1
+    measure chat "$shape_rate" shape "$shape_rooms" "$shape_members"
+  done
 fi
 finished=$(date -u +%Y-%m-%dT%H:%M:%SZ) load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -260,7 +295,7 @@ export BP_RUNS="$runs" BP_IDLES="$idles" BP_OUT="$output" BP_STARTED="$started" 
   BP_LOAD_START="$load_start" BP_LOAD_END="$load_end" BP_COMMIT="$commit" BP_DIRTY="$dirty" \
   BP_DURATION="$duration" BP_ROOMS="$rooms" BP_MEMBERS="$members" BP_SIZE="$size" BP_SENDER_RATE="$sender_rate" \
   BP_WARMUP="$warmup" BP_WARMUP_RATE="$warmup_rate" BP_SETTLE="$settle" BP_IDLE_SESSIONS="$idle_sessions" \
-  BP_CHATD="$chatd" BP_SERVERS="$servers" \
+  BP_CHATD="$chatd" BP_SERVERS="$servers" BP_ONLY="$only" BP_SHAPES="$shapes" BP_SHAPE_DELIVERIES="$shape_deliveries" \
   BP_V_NATS="$(nats-server --version 2>&1 | head -1)" BP_V_NGINX="$(nginx -v 2>&1 | head -1)" \
   BP_V_NCHAN="$(dpkg-query -W -f='${Version}' libnginx-mod-nchan 2>/dev/null)" \
   BP_V_SWIFT="$(swift --version 2>/dev/null | head -1 || true)" BP_V_GO="$(go version 2>/dev/null || true)"
@@ -269,7 +304,9 @@ export BP_RUNS="$runs" BP_IDLES="$idles" BP_OUT="$output" BP_STARTED="$started" 
 import json, os, platform
 
 env = os.environ
-runs = [json.loads(line) for line in open(env["BP_RUNS"]) if line.strip()]
+all_runs = [json.loads(line) for line in open(env["BP_RUNS"]) if line.strip()]
+runs = [r for r in all_runs if r["part"] == "rates"]
+shape_runs = [r for r in all_runs if r["part"] == "shape"]
 idles = [json.loads(line) for line in open(env["BP_IDLES"]) if line.strip()]
 members = int(env["BP_MEMBERS"])
 servers = env["BP_SERVERS"].split(",")
@@ -292,9 +329,9 @@ def mem_total_kb():
         if line.startswith("MemTotal:"):
             return int(line.split()[1])
 
-for r in runs:
+for r in all_runs:
     f = r["fanbench"]
-    r["deliveriesOffered"] = r["rate"] * members
+    r["deliveriesOffered"] = r["rate"] * r["members"]
     if f and f.get("deliveries"):
         r["serverCpuMicrosecondsPerDelivery"] = round(r["serverCpuSeconds"] * 1e6 / f["deliveries"], 3)
 
@@ -334,6 +371,27 @@ if "chat" in idle_summary:
     for peer in ("nats", "nchan"):
         idle_summary[f"chatRatioVs{peer.capitalize()}"] = ratio(c, idle_summary.get(peer))
 
+# The shape part: one deliveries/s, rooms of different sizes. The issue asks that the cost per
+# delivery not depend on the shape; the spreads (largest over smallest) say how far it does.
+shape_summary = []
+for r in shape_runs:
+    f = r["fanbench"]
+    entry = {"rooms": r["rooms"], "members": r["members"], "rate": r["rate"],
+             "deliveriesPerSecondOffered": r["deliveriesOffered"], "sendersPerRoom": r["sendersPerRoom"]}
+    if f:
+        entry.update({"deliveriesPerSecond": f["deliveries_per_s"], "lost": f["lost"], "p50Ms": f["p50_ms"],
+                      "p99Ms": f["p99_ms"], "maxMs": f["max_ms"],
+                      "serverCpuMicrosecondsPerDelivery": r.get("serverCpuMicrosecondsPerDelivery")})
+    shape_summary.append(entry)
+
+def spread(key):
+    values = [e[key] for e in shape_summary if e.get(key) is not None and e[key] > 0]
+    return round(max(values) / min(values), 2) if len(values) > 1 else None
+
+shapes = {"deliveriesPerSecondOffered": int(env["BP_SHAPE_DELIVERIES"]), "server": "chat", "runs": shape_summary,
+          "p50Spread": spread("p50Ms"), "p99Spread": spread("p99Ms"),
+          "cpuPerDeliverySpread": spread("serverCpuMicrosecondsPerDelivery")} if shape_runs else None
+
 report = {
     "benchmark": "bench-peers",
     "started": env["BP_STARTED"], "finished": env["BP_FINISHED"],
@@ -348,8 +406,11 @@ report = {
                  "warmupSeconds": int(env["BP_WARMUP"]), "warmupRate": int(env["BP_WARMUP_RATE"]),
                  "settleSeconds": int(env["BP_SETTLE"]), "idleSessions": int(env["BP_IDLE_SESSIONS"]),
                  "servers": servers, "chatd": "--role gateway on its embedded cluster",
-                 "order": "per rate, the servers back to back, the first one rotating"},
+                 "order": "per rate, the servers back to back, the first one rotating",
+                 "parts": env["BP_ONLY"].split(","), "shapes": env["BP_SHAPES"].split(","),
+                 "shapeDeliveriesPerSecond": int(env["BP_SHAPE_DELIVERIES"])},
     "runs": runs, "summary": summary, "idle": idle, "idleSummary": idle_summary,
+    "shapeRuns": shape_runs, "shapes": shapes,
 }
 out = env["BP_OUT"]
 with open(os.path.join(out, "peers.json"), "w") as fh:
@@ -364,11 +425,12 @@ def num(v):
 
 lines = [f"bench-peers {env['BP_STARTED']} - {env['BP_FINISHED']}, commit {env['BP_COMMIT'][:12]}"
          + (" (dirty)" if env["BP_DIRTY"] == "true" else "")
-         + f", {os.cpu_count()} cores, load average {env['BP_LOAD_START']} -> {env['BP_LOAD_END']}", "",
-         f"{int(env['BP_ROOMS'])} rooms x {members} members, {env['BP_DURATION']} s per run, "
-         f"~{env['BP_SIZE']}-byte bodies, one sender connection per {env['BP_SENDER_RATE']} msgs/s", "",
-         "| msgs/s → deliveries/s | server | sent/s | delivered/s | lost | p50 / p99 / max ms | server CPU µs/delivery | load |",
-         "|---|---|---|---|---|---|---|---|"]
+         + f", {os.cpu_count()} cores, load average {env['BP_LOAD_START']} -> {env['BP_LOAD_END']}"]
+if runs:
+    lines += ["", f"{int(env['BP_ROOMS'])} rooms x {members} members, {env['BP_DURATION']} s per run, "
+              f"~{env['BP_SIZE']}-byte bodies, one sender connection per {env['BP_SENDER_RATE']} msgs/s", "",
+              "| msgs/s → deliveries/s | server | sent/s | delivered/s | lost | p50 / p99 / max ms | server CPU µs/delivery | load |",
+              "|---|---|---|---|---|---|---|---|"]
 for rate in rates:
     for server in servers:
         r = run(server, rate)
@@ -382,8 +444,9 @@ for rate in rates:
         lines.append(f"| {head} | {server} | {num(f['sent_per_s'])} | {num(f['deliveries_per_s'])} | {f['lost']:,} "
                      f"| {ms(f['p50_ms'])} / {ms(f['p99_ms'])} / {ms(f['max_ms'])} "
                      f"| {r.get('serverCpuMicrosecondsPerDelivery', '-')} | {r['load1Before']} → {r['load1After']} |")
-lines += ["", "| deliveries/s | target | chatd | met | chatd p99 / NATS p99 | chatd p99 / nchan p99 | CPU/delivery vs NATS | vs nchan |",
-          "|---|---|---|---|---|---|---|---|"]
+if summary:
+    lines += ["", "| deliveries/s | target | chatd | met | chatd p99 / NATS p99 | chatd p99 / nchan p99 | CPU/delivery vs NATS | vs nchan |",
+              "|---|---|---|---|---|---|---|---|"]
 for e in summary:
     t = e["p99TargetMs"]
     target = f"0 lost, p99 ≤ {t} ms" if t else "0 lost"
@@ -408,6 +471,23 @@ if idle:
                 if v is not None:
                     note += f"; {v}× {peer}"
         lines.append(f"| {server}: {i['sessions']:,} | {i['rss_before_kb']:,} → {i['rss_after_kb']:,} KB | {i['kb_per_session']} KB | {note} |")
+if shape_runs:
+    lines += ["", f"Shape: chatd at {int(env['BP_SHAPE_DELIVERIES']):,} deliveries/s offered in every shape, "
+              f"{env['BP_DURATION']} s per run, ~{env['BP_SIZE']}-byte bodies, one sender connection per {env['BP_SENDER_RATE']} msgs/s", "",
+              "| rooms × members | msgs/s → deliveries/s | senders | sent/s | delivered/s | lost | p50 / p99 / max ms | server CPU µs/delivery | load |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for r in shape_runs:
+        f = r["fanbench"]
+        head = f"{r['rooms']:,} × {r['members']:,} | {r['rate']:,} → {r['deliveriesOffered']:,} | {r['rooms'] * r['sendersPerRoom']:,}"
+        if not f:
+            lines.append(f"| {head} | failed (status {r['exitStatus']}) | | | | | {r['load1Before']} |")
+            continue
+        lines.append(f"| {head} | {num(f['sent_per_s'])} | {num(f['deliveries_per_s'])} | {f['lost']:,} "
+                     f"| {ms(f['p50_ms'])} / {ms(f['p99_ms'])} / {ms(f['max_ms'])} "
+                     f"| {r.get('serverCpuMicrosecondsPerDelivery', '-')} | {r['load1Before']} → {r['load1After']} |")
+    fmt = lambda v: "-" if v is None else f"{v}×"
+    lines += ["", f"Spread over the shapes (largest / smallest): p50 {fmt(shapes['p50Spread'])}, p99 {fmt(shapes['p99Spread'])}, "
+              f"server CPU per delivery {fmt(shapes['cpuPerDeliverySpread'])} (1× is the same cost whatever the room size)"]
 table = "\n".join(lines) + "\n"
 with open(os.path.join(out, "peers.md"), "w") as fh:
     fh.write(table)
@@ -419,7 +499,7 @@ def lost_label(r):
         return "-"
     return f'"{100 * f["lost"] / f["expected_deliveries"]:.2g}% lost"'
 
-# For gnuplot: offered deliveries/s, p99 of each server, the target, then each server's loss label.
+# For gnuplot (the rates part only): offered deliveries/s, p99 of each server, the target, then each server's loss label.
 with open(os.path.join(out, "p99.dat"), "w") as fh:
     fh.write("# deliveries/s offered, p99 ms of " + " ".join(servers) + ", target p99, lost of " + " ".join(servers) + "\n")
     for rate in rates:
@@ -430,6 +510,10 @@ with open(os.path.join(out, "p99.dat"), "w") as fh:
                           + [lost_label(run(s, rate)) for s in servers]) + "\n")
 EOF
 
+if ! wants rates; then
+  log "wrote $output/peers.json, $output/peers.md (no plot: the rates part did not run)"
+  exit 0
+fi
 titles=() xtics=()
 for s in "${server_list[@]}"; do
   case "$s" in

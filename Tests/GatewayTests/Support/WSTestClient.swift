@@ -107,6 +107,13 @@ final class WSTestClient: Sendable {
         }.map(\.object)
     }
 
+    /// Frames with this op (and room), each with the time it was read off the connection.
+    func arrivals(op: String, room: String? = nil) -> [(object: [String: Any], arrived: ContinuousClock.Instant)] {
+        frames.withLock { frames in
+            frames.filter { $0.op == op && (room == nil || $0.room == room) }
+        }.map { ($0.object, $0.arrived) }
+    }
+
     func count(op: String, room: String? = nil) -> Int {
         frames.withLock { frames in frames.reduce(0) { $0 + ($1.op == op && (room == nil || $1.room == room) ? 1 : 0) } }
     }
@@ -214,6 +221,7 @@ struct ParsedFrame: @unchecked Sendable {
     let object: [String: Any]
     let op: String?
     let room: String?
+    let arrived = ContinuousClock.now
 
     init(_ text: String) {
         object = (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) ?? [:]
