@@ -18,9 +18,12 @@ enum FrameField: Int, CaseIterable {
         }
     }
 
+    /// Every field, made once (`allCases` builds a new array on each call).
+    static let all = allCases
+
     /// The field an unescaped key's bytes name.
     static func named(_ key: UnsafeRawBufferPointer) -> FrameField? {
-        for field in allCases where field.name.utf8CodeUnitCount == key.count {
+        for field in all where field.name.utf8CodeUnitCount == key.count {
             let name = UnsafeRawBufferPointer(start: field.name.utf8Start, count: key.count)
             if name.elementsEqual(key) { return field }
         }
@@ -30,7 +33,7 @@ enum FrameField: Int, CaseIterable {
     /// The field a decoded key names, compared as Swift strings, as JSONSerialization's dictionary
     /// keys were.
     static func named(_ key: String) -> FrameField? {
-        allCases.first { $0.name.description == key }
+        all.first { $0.name.description == key }
     }
 }
 

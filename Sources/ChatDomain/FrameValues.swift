@@ -2,6 +2,9 @@
 enum FrameOp: CaseIterable {
     case join, leave, send, edit, delete, history, typing, read, presence, ping, auth
 
+    /// Every op, made once (`allCases` builds a new array on each call).
+    static let all = allCases
+
     var name: StaticString {
         switch self {
         case .join: "join"
@@ -45,12 +48,12 @@ struct FrameValues {
         guard case .string(let token) = value else { throw ProtocolError(.badRequest, "field op must be a string") }
         if !token.needsDecoding {
             let bytes = UnsafeRawBufferPointer(rebasing: scanner.bytes[token.start..<token.end])
-            for op in FrameOp.allCases where op.name.utf8CodeUnitCount == bytes.count {
+            for op in FrameOp.all where op.name.utf8CodeUnitCount == bytes.count {
                 if UnsafeRawBufferPointer(start: op.name.utf8Start, count: bytes.count).elementsEqual(bytes) { return op }
             }
         }
         let text = scanner.decode(token)
-        guard let op = FrameOp.allCases.first(where: { $0.name.description == text }) else {
+        guard let op = FrameOp.all.first(where: { $0.name.description == text }) else {
             throw ProtocolError(.badRequest, "unknown op \(text)")
         }
         return op

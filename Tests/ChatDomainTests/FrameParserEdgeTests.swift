@@ -21,21 +21,21 @@ import Testing
 
     static let malformed = ProtocolError(.badRequest, "malformed JSON")
 
-    @Test func escapesDecode() {
+    @Test func escapesDecode() throws {
         #expect(body(#""a\nb\t\"\\\/\b\f\r""#).map { Array($0.utf8) } == Array("a\nb\t\"\\/\u{8}\u{C}\r".utf8))
         #expect(body(#""\u00e9\u00E9\u20ac\uD83D\uDE00\u0000""#) == "éé€🙂\u{0}")
         #expect(body(#""\uFFFF""#) == "\u{FFFF}")
         #expect(body(#""plain é 🙂""#) == "plain é 🙂")
     }
 
-    @Test func loneSurrogatesAndBadEscapesAreMalformed() {
+    @Test func loneSurrogatesAndBadEscapesAreMalformed() throws {
         for literal in [#""\uD800""#, #""\uDC00""#, #""\uD800\u0041""#, #""\uD800x""#, #""\uD83D\uD83D""#, #""\uZZZZ""#, #""\x""#, #""\u12""#, "\"a\u{1}\""] {
             #expect(error(#"{"op":"send","room":"r","cmid":"c","body":\#(literal)}"#) == Self.malformed, "\(literal)")
             #expect(error(#"{"op":"ping","extra":[\#(literal)]}"#) == Self.malformed, "\(literal) in an unknown field")
         }
     }
 
-    @Test func invalidUTF8IsMalformedAnywhere() {
+    @Test func invalidUTF8IsMalformedAnywhere() throws {
         let broken: [[UInt8]] = [[0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xFF], [0x80], [0xE2, 0x82]]
         for bytes in broken {
             for (prefix, suffix) in [(#"{"op":"send","room":"r","cmid":"c","body":""#, #""}"#), (#"{"op":"ping","x":""#, #""}"#), (#"{""#, #"":1,"op":"ping"}"#)] {
@@ -45,7 +45,7 @@ import Testing
         #expect(try parse(Array(#"{"op":"ping","x":"é€🙂"}"#.utf8)).get().request == .ping)
     }
 
-    @Test func limitsAndIdsAtNumericEdges() {
+    @Test func limitsAndIdsAtNumericEdges() throws {
         func limit(_ text: String) -> Result<Int, ProtocolError> {
             parser.parse(#"{"op":"history","room":"r","limit":\#(text)}"#).map {
                 if case .history(_, _, let limit) = $0.request { limit } else { -1 }
@@ -77,7 +77,7 @@ import Testing
         #expect(error(#"{"op":"ping","id":[1]}"#) == ProtocolError(.badRequest, "field id must be a string or a number"))
     }
 
-    @Test func duplicateKeysLastWins() {
+    @Test func duplicateKeysLastWins() throws {
         #expect(error(#"{"op":"ping","op":"nope"}"#) == ProtocolError(.badRequest, "unknown op nope"))
         #expect(error(#"{"op":"join","room":"a","room":null}"#) == ProtocolError(.badRequest, "missing field room"))
         #expect(try parser.parse(#"{"op":"nope","op":"ping"}"#).get().request == .ping)
@@ -89,7 +89,7 @@ import Testing
         #expect(try parser.parse(#"{"\u006fp":"ping"}"#).get().request == .ping)
     }
 
-    @Test func nestingIsBoundedWithAClearError() {
+    @Test func nestingIsBoundedWithAClearError() throws {
         func nested(_ levels: Int) -> String {
             #"{"op":"ping","x":"# + String(repeating: "[", count: levels) + String(repeating: "]", count: levels) + "}"
         }
@@ -101,7 +101,7 @@ import Testing
         #expect(error(String(repeating: "{\"a\":", count: 200_000)) == tooDeep)
     }
 
-    @Test func framingWhitespaceAndGarbage() {
+    @Test func framingWhitespaceAndGarbage() throws {
         #expect(try parser.parse(" \t\r\n{ \"op\" :\n\"ping\" ,\"x\":[1 , 2,],}\r\n ").get().request == .ping)
         #expect(try parse([0xEF, 0xBB, 0xBF] + Array(#"{"op":"ping"}"#.utf8)).get().request == .ping)
         for text in ["", " ", "{", "}", "{\"op\":\"ping\"}x", "{\"op\":\"ping\"}{}", "{\"op\":\"ping\"}\u{0B}", "{\"op\":\"ping\"}\u{A0}", "{,}", "{\"op\":\"ping\",,}", "[,]", "{\"op\" \"ping\"}", "{'op':'ping'}", "{op:\"ping\"}"] {
@@ -114,7 +114,7 @@ import Testing
         #expect(parse([]) == .failure(Self.malformed))
     }
 
-    @Test func byteOrderMarksAtTheStartOfARunAreDropped() {
+    @Test func byteOrderMarksAtTheStartOfARunAreDropped() throws {
         // As JSONSerialization did: a BOM that begins the string, or follows an escape.
         #expect(body("\"\u{FEFF}hi\"") == "hi")
         #expect(body("\"a\\n\u{FEFF}b\"") == "a\nb")
@@ -123,7 +123,7 @@ import Testing
         #expect(error("{\"op\":\"send\",\"room\":\"r\",\"cmid\":\"c\",\"body\":\"\u{FEFF}\"}") == ProtocolError(.badRequest, "body must not be empty"))
     }
 
-    @Test func hugeFramesStayLinear() {
+    @Test func hugeFramesStayLinear() throws {
         let big = String(repeating: "é", count: 600_000)
         #expect(error(#"{"op":"send","room":"r","cmid":"c","body":"\#(big)"}"#)?.code == .tooLarge)
         #expect(try parser.parse(#"{"op":"ping","x":"\#(big)","y":[\#(String(repeating: "1,", count: 200_000))1]}"#).get().request == .ping)
