@@ -1,9 +1,9 @@
-import Foundation
-
 /// Parses and validates client frames (one JSON object per text frame).
 ///
 /// Every malformed input becomes a ``ProtocolError`` with a message that says what is wrong;
-/// nothing here traps on any input.
+/// nothing here traps on any input. Frames are parsed from their UTF-8 bytes in one pass: only
+/// the fields of the protocol become values, and other members are validated and skipped without
+/// allocating.
 public struct ClientFrameParser: Sendable {
     public var limits: RequestLimits
 
@@ -19,148 +19,101 @@ public struct ClientFrameParser: Sendable {
     }
 
     public func parse(_ text: String) -> Result<ClientFrame, ProtocolError> {
-        parse(Data(text.utf8))
+        var text = text
+        return text.withUTF8 { parse(bytes: UnsafeRawBufferPointer($0)) }
     }
 
-    public func parse(_ data: Data) -> Result<ClientFrame, ProtocolError> {
-        let object: [String: Any]
-        do {
-            guard let parsed = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) as? [String: Any] else {
-                return .failure(ProtocolError(.badRequest, "a frame must be a JSON object"))
+    /// Parses one frame from its UTF-8 bytes (invalid UTF-8 is a bad request).
+    public func parse(bytes: UnsafeRawBufferPointer) -> Result<ClientFrame, ProtocolError> {
+        var scanner = FrameScanner(bytes: bytes)
+        var fields = FrameFields()
+        let isObject: Bool
+        do throws(FrameSyntaxError) {
+            isObject = scanner.skipWhitespace() == UInt8(ascii: "{")
+            if isObject {
+                try scanner.members(into: &fields)
+            } else {
+                _ = try scanner.value(depth: 0)
             }
-            object = parsed
+            guard scanner.skipWhitespace() == nil else { throw .malformed }
+            if scanner.sawNonFiniteNumber {
+                var rescan = FrameScanner(bytes: bytes)
+                if try rescan.holdsNonFiniteNumber() { throw .malformed }
+            }
+        } catch .tooDeep {
+            return .failure(ProtocolError(.badRequest, "malformed JSON: nested deeper than \(FrameScanner.maxDepth) levels"))
         } catch {
             return .failure(ProtocolError(.badRequest, "malformed JSON"))
         }
-        let fields = Fields(object: object)
+        guard isObject else { return .failure(ProtocolError(.badRequest, "a frame must be a JSON object")) }
+        let values = FrameValues(fields: fields, scanner: scanner)
         let id: RequestID?
-        switch fields.requestID() {
+        switch values.requestID() {
         case .success(let value): id = value
         case .failure(let error): return .failure(error)
         }
         do {
-            return .success(ClientFrame(id: id, request: try request(fields)))
-        } catch var error as ProtocolError {
+            return .success(ClientFrame(id: id, request: try request(values)))
+        } catch var error {
             error.id = id
             return .failure(error)
-        } catch {
-            return .failure(ProtocolError(id: id, .badRequest, "invalid request"))
         }
     }
 
-    private func request(_ fields: Fields) throws -> ClientRequest {
-        guard let op = try fields.string("op") else { throw ProtocolError(.badRequest, "missing field op") }
+    private func request(_ fields: FrameValues) throws(ProtocolError) -> ClientRequest {
+        guard let op = try fields.op() else { throw ProtocolError(.badRequest, "missing field op") }
         switch op {
-        case "join":
-            return .join(room: try fields.room(), since: try fields.cursor("since"))
-        case "leave":
+        case .join:
+            return .join(room: try fields.room(), since: try fields.cursor(.since))
+        case .leave:
             return .leave(room: try fields.room())
-        case "send":
+        case .send:
             let room = try fields.room()
-            guard let cmid = try fields.string("cmid") else { throw ProtocolError(.badRequest, "missing field cmid") }
+            guard let cmid = try fields.string(.cmid) else { throw ProtocolError(.badRequest, "missing field cmid") }
             guard (1...limits.maxClientMessageIDLength).contains(cmid.count) else {
                 throw ProtocolError(.badRequest, "cmid must be 1 to \(limits.maxClientMessageIDLength) characters")
             }
             return .send(room: room, cmid: cmid, body: try body(fields))
-        case "edit":
+        case .edit:
             return .edit(room: try fields.room(), msgId: try fields.messageID(), body: try body(fields))
-        case "delete":
+        case .delete:
             return .delete(room: try fields.room(), msgId: try fields.messageID())
-        case "history":
+        case .history:
             let room = try fields.room()
-            let before = try fields.cursor("before")
+            let before = try fields.cursor(.before)
             var limit = limits.defaultHistoryLimit
-            if let requested = try fields.integer("limit") {
+            if let requested = try fields.integer(.limit) {
                 guard (1...limits.maxHistoryLimit).contains(requested) else {
                     throw ProtocolError(.badRequest, "limit must be 1 to \(limits.maxHistoryLimit)")
                 }
                 limit = requested
             }
             return .history(room: room, before: before, limit: limit)
-        case "typing":
+        case .typing:
             return .typing(room: try fields.room())
-        case "read":
+        case .read:
             let room = try fields.room()
-            guard let cursor = try fields.cursor("cursor") else { throw ProtocolError(.badRequest, "missing field cursor") }
+            guard let cursor = try fields.cursor(.cursor) else { throw ProtocolError(.badRequest, "missing field cursor") }
             return .read(room: room, cursor: cursor)
-        case "presence":
+        case .presence:
             return .presence(room: try fields.room())
-        case "ping":
+        case .ping:
             return .ping
-        case "auth":
-            guard let token = try fields.string("token"), !token.isEmpty else { throw ProtocolError(.badRequest, "missing field token") }
+        case .auth:
+            guard let token = try fields.string(.token), !token.isEmpty else { throw ProtocolError(.badRequest, "missing field token") }
             guard token.utf8.count <= Self.maxTokenBytes else {
                 throw ProtocolError(.badRequest, "token is over \(Self.maxTokenBytes) bytes")
             }
             return .auth(token: token)
-        default:
-            throw ProtocolError(.badRequest, "unknown op \(op)")
         }
     }
 
-    private func body(_ fields: Fields) throws -> String {
-        guard let body = try fields.string("body") else { throw ProtocolError(.badRequest, "missing field body") }
+    private func body(_ fields: FrameValues) throws(ProtocolError) -> String {
+        guard let body = try fields.string(.body) else { throw ProtocolError(.badRequest, "missing field body") }
         guard !body.isEmpty else { throw ProtocolError(.badRequest, "body must not be empty") }
         guard body.utf8.count <= limits.maxBodyBytes else {
             throw ProtocolError(.tooLarge, "body is \(body.utf8.count) bytes; the limit is \(limits.maxBodyBytes)")
         }
         return body
-    }
-}
-
-/// Typed access to the fields of a request object.
-private struct Fields {
-    let object: [String: Any]
-
-    func string(_ name: String) throws -> String? {
-        guard let value = object[name], !(value is NSNull) else { return nil }
-        guard let string = value as? String else { throw ProtocolError(.badRequest, "field \(name) must be a string") }
-        return string
-    }
-
-    func integer(_ name: String) throws -> Int? {
-        guard let value = object[name], !(value is NSNull) else { return nil }
-        guard let number = value as? NSNumber, !Self.isBoolean(number), let integer = Int(exactly: number.doubleValue) else {
-            throw ProtocolError(.badRequest, "field \(name) must be an integer")
-        }
-        return integer
-    }
-
-    func room() throws -> RoomName {
-        guard let text = try string("room") else { throw ProtocolError(.badRequest, "missing field room") }
-        guard let room = RoomName(text) else {
-            throw ProtocolError(.badRequest, "invalid room name: use 1 to 128 characters of A-Z a-z 0-9 . _ -")
-        }
-        return room
-    }
-
-    func cursor(_ name: String) throws -> ChatCursor? {
-        guard let text = try string(name) else { return nil }
-        guard let cursor = ChatCursor(text) else { throw ProtocolError(.badRequest, "field \(name) is not a valid cursor") }
-        return cursor
-    }
-
-    func messageID() throws -> String {
-        guard let msgId = try string("msgId") else { throw ProtocolError(.badRequest, "missing field msgId") }
-        guard !msgId.isEmpty, msgId.utf8.count <= 64 else { throw ProtocolError(.badRequest, "invalid msgId") }
-        return msgId
-    }
-
-    func requestID() -> Result<RequestID?, ProtocolError> {
-        guard let value = object["id"], !(value is NSNull) else { return .success(nil) }
-        if let string = value as? String { return .success(.string(string)) }
-        if let number = value as? NSNumber, !Self.isBoolean(number) {
-            let double = number.doubleValue
-            guard double.isFinite else { return .failure(ProtocolError(.badRequest, "field id must be a string or a number")) }
-            if let integer = Int64(exactly: double) { return .success(.number(String(integer))) }
-            return .success(.number(String(double)))
-        }
-        return .failure(ProtocolError(.badRequest, "field id must be a string or a number"))
-    }
-
-    private static func isBoolean(_ number: NSNumber) -> Bool {
-        // JSONSerialization hands booleans over as NSNumbers of type char.
-        let type = String(cString: number.objCType)
-        return type == "c" || type == "B"
     }
 }

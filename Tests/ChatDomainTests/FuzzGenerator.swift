@@ -1,0 +1,1 @@
+../FuzzTests/FuzzGenerator.swift
