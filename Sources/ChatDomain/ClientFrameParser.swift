@@ -14,10 +14,6 @@ public struct ClientFrameParser: Sendable {
         self.limits = limits
     }
 
-    public func parse(bytes: UnsafeRawBufferPointer) -> Result<ClientFrame, ProtocolError> {
-        parse(Data(bytes))
-    }
-
     public func parse(_ text: String) -> Result<ClientFrame, ProtocolError> {
         var text = text
         return text.withUTF8 { parse(bytes: UnsafeRawBufferPointer($0)) }
