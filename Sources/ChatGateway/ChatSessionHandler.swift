@@ -26,6 +26,7 @@ final class ChatSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     // Outbound
     private var unflushedFrames = 0
+    private var flushQueued = false
     /// A close frame was sent: nothing more may follow it.
     private var closeSent = false
 
@@ -109,7 +110,15 @@ final class ChatSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
         unflushedFrames += 1
     }
 
+    /// Flushes soon: after the fan-out batches already queued on the loop (see ``LoopKeepAlive``).
     func flush() {
+        guard unflushedFrames > 0, !flushQueued else { return }
+        flushQueued = true
+        keepAlive.flushSoon(self)
+    }
+
+    func flushNow() {
+        flushQueued = false
         guard unflushedFrames > 0, let wire else { return }
         metrics.framesOut.increment(by: Int64(unflushedFrames))
         unflushedFrames = 0
@@ -121,7 +130,7 @@ final class ChatSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func close(code: WebSocketErrorCode, reason: String, grace: Duration) {
         guard !closeSent, let wire else { return }
         write(Self.closeFrame(code: code, reason: reason))
-        flush()
+        flushNow()
         closeSent = true
         let channel = wire.channel
         wire.eventLoop.scheduleTask(in: .nanoseconds(grace.wholeNanoseconds)) { channel.close(promise: nil) }
@@ -205,7 +214,7 @@ final class ChatSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
         controlStrikes = 0
         guard frame.opcode == .ping else { return }
         write(WireFrame(opcode: UInt8(webSocketOpcode: .pong), payload: frame.unmaskedData))
-        flush()
+        flushNow()
     }
 
     private func receivedClose(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
@@ -217,7 +226,7 @@ final class ChatSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
         var payload = frame.unmaskedData
         let code = payload.readWebSocketErrorCode() ?? .normalClosure
         write(Self.closeFrame(code: code, reason: ""))
-        flush()
+        flushNow()
         closeSent = true
         context.close(promise: nil)
     }
@@ -279,7 +288,7 @@ final class ChatSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
         awaitingPong = true
         nextPing = now + interval
         write(WireFrame(opcode: UInt8(webSocketOpcode: .ping), payload: ByteBuffer()))
-        flush()
+        flushNow()
     }
 
     private static func closeFrame(code: WebSocketErrorCode, reason: String) -> WireFrame {

@@ -3,15 +3,37 @@ import NIOCore
 import Synchronization
 
 /// The sessions of one event loop and the loop's one keep-alive timer: pings, dead-client checks
-/// and token expiry for all of them, so an idle session owns no timer.
+/// and token expiry for all of them, so an idle session owns no timer. It also coalesces the
+/// fan-out's flushes: each connection is flushed once per pass of the loop over what is queued.
 ///
 /// Confined to its event loop.
 final class LoopKeepAlive {
     private var sessions: [ObjectIdentifier: ChatSessionHandler] = [:]
     private let interval: TimeAmount
+    private let eventLoop: any EventLoop
+    private var flushes: [ChatSessionHandler] = []
+    private var flushScheduled = false
 
-    init(interval: TimeAmount) {
+    init(interval: TimeAmount, eventLoop: any EventLoop) {
         self.interval = interval
+        self.eventLoop = eventLoop
+    }
+
+    /// Flushes `session` after the tasks already queued on the loop: batches of the fan-out that
+    /// queued up while the loop was busy then share one flush (one `write` system call) per
+    /// connection, and a lone batch is flushed at once.
+    func flushSoon(_ session: ChatSessionHandler) {
+        flushes.append(session)
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        eventLoop.assumeIsolated().execute { self.flushAll() }
+    }
+
+    private func flushAll() {
+        flushScheduled = false
+        let due = flushes
+        flushes.removeAll(keepingCapacity: true)
+        for session in due { session.flushNow() }
     }
 
     func add(_ session: ChatSessionHandler) {
@@ -56,7 +78,7 @@ final class KeepAliveTimers: Sendable {
         loop.preconditionInEventLoop()
         return timers.withLock { timers in
             if let timer = timers[ObjectIdentifier(loop)] { return timer.keepAlive.value }
-            let keepAlive = LoopKeepAlive(interval: pingInterval)
+            let keepAlive = LoopKeepAlive(interval: pingInterval, eventLoop: loop)
             let bound = NIOLoopBound(keepAlive, eventLoop: loop)
             let task = loop.scheduleRepeatedTask(initialDelay: tickInterval, delay: tickInterval) { _ in bound.value.tick() }
             timers[ObjectIdentifier(loop)] = Timer(keepAlive: bound, task: task)
