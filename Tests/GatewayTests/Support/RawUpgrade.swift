@@ -36,19 +36,12 @@ struct RawSocketError: Error, CustomStringConvertible {
 }
 
 private func exchange(port: Int, request: String) throws -> RawHTTPResponse {
-    let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard socket >= 0 else { throw RawSocketError(description: "socket() failed") }
-    defer { close(socket) }
-    var timeout = timeval(tv_sec: 20, tv_usec: 0)
-    setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    let connected = LoopbackSocket.connect(port: port) { socket in
+        var timeout = timeval(tv_sec: 20, tv_usec: 0)
+        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
-    guard connected == 0 else { throw RawSocketError(description: "connect to \(port) failed") }
+    guard let socket = connected else { throw RawSocketError(description: "connect to \(port) failed") }
+    defer { close(socket) }
     let bytes = Array(request.utf8)
     guard bytes.withUnsafeBytes({ send(socket, $0.baseAddress, $0.count, 0) }) == bytes.count else {
         throw RawSocketError(description: "send failed")

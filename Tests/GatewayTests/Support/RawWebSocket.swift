@@ -40,20 +40,13 @@ final class RawWebSocket: @unchecked Sendable {
     /// server after a few kilobytes instead of megabytes.
     static func connect(port: Int, token: String, receiveBufferBytes: Int? = nil) async throws -> RawWebSocket {
         try await offThread {
-            let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard socket >= 0 else { throw RawSocketError(description: "socket() failed") }
+            let connected = LoopbackSocket.connect(port: port) { socket in
+                if var size = receiveBufferBytes.map(Int32.init) {
+                    setsockopt(socket, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+                }
+            }
+            guard let socket = connected else { throw RawSocketError(description: "connect to \(port) failed") }
             let client = RawWebSocket(socket: socket)
-            if var size = receiveBufferBytes.map(Int32.init) {
-                setsockopt(socket, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-            }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard connected == 0 else { throw RawSocketError(description: "connect to \(port) failed") }
             // The RFC 6455 example key, whose accept value is known.
             let request = "GET /v1/ws?token=\(token) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                 + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
