@@ -83,11 +83,14 @@ extension Fanout {
             timestamp: original.timestamp)
     }
 
-    func resolveWaiters(_ state: PartitionState) {
+    /// Takes the waiters the partition's position has passed, each with its answer decided now,
+    /// while the duplicate window holds exactly the records up to it: later records of the batch
+    /// could push an original out of the window. The caller resumes them after the hand-over.
+    func takeResolvedWaiters(_ state: PartitionState, into resolved: inout [ResolvedWaiter]) {
         for waiter in state.waiters.removeProcessed(before: state.position) {
             switch waiter {
-            case .task(let continuation): continuation.resume()
-            case .acknowledgement(let request): request.completion(.success(resolvedPost(request, state)))
+            case .task(let continuation): resolved.append(.task(continuation))
+            case .acknowledgement(let request): resolved.append(.acknowledgement(request, resolvedPost(request, state)))
             }
         }
     }

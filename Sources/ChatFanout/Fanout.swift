@@ -84,20 +84,20 @@ public actor Fanout: Service {
     static let recordsPerDispatch = 1024
 
     /// Processes consumed records, then hands each event loop its deliveries at once and only then
-    /// resolves the offsets' waiters, so a sender's `ack` follows the event it acknowledges.
+    /// resumes the offsets' waiters, so a sender's `ack` follows the event it acknowledges.
     func process(_ records: ArraySlice<KafkaRecord>) {
         var deliveries = DeliveryBatch()
-        var advanced: [PartitionState] = []
+        var resolved: [ResolvedWaiter] = []
         for record in records {
             if record.topic == configuration.signalsTopic {
                 processSignal(record, into: &deliveries)
             } else if let state = process(record, into: &deliveries) {
-                if !advanced.contains(where: { $0 === state }) { advanced.append(state) }
+                takeResolvedWaiters(state, into: &resolved)
             }
         }
         metrics.messagesOut.increment(by: Int64(deliveries.count))
         deliveries.dispatch()
-        for state in advanced { resolveWaiters(state) }
+        for waiter in resolved { waiter.resume() }
     }
 
     /// Processes one room record; returns its partition's state when the position moved.

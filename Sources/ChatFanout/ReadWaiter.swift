@@ -28,6 +28,20 @@ public struct AcknowledgementRequest: Sendable {
     }
 }
 
+/// A waiter whose record was read, with its answer, to be resumed after the batch's frames were
+/// handed to the event loops.
+enum ResolvedWaiter {
+    case task(CheckedContinuation<Void, any Error>)
+    case acknowledgement(AcknowledgementRequest, AcknowledgedPost)
+
+    func resume() {
+        switch self {
+        case .task(let continuation): continuation.resume()
+        case .acknowledgement(let request, let post): request.completion(.success(post))
+        }
+    }
+}
+
 /// Who waits in a partition's ``OffsetWaiters``: a task (`waitUntilRead`), or a send's
 /// acknowledgement, answered in place when its record is read: no task is woken for it, and the
 /// answer is computed while the duplicate window holds exactly the records up to it.

@@ -93,7 +93,7 @@ final class ChatSession: RoomSubscriber, PresenceListener, Sendable {
 
     // MARK: Lifecycle (called by the handler, on the event loop)
 
-    /// Registers the session; `false` when a bound refused it (the handler closes the connection).
+    /// Registers the session; the refusal when a bound refused it (the handler closes the connection).
     func open(on handler: ChatSessionHandler) -> String? {
         if let refusal = services.registry.add(self) { return refusal }
         connection.value = handler
@@ -103,9 +103,9 @@ final class ChatSession: RoomSubscriber, PresenceListener, Sendable {
     }
 
     /// The connection closed: finish the requests read, then leave rooms and presence.
-    func connectionClosed(registered: Bool) {
+    func connectionClosed() {
         connection.value = nil
-        if registered { submit(.ended) }
+        submit(.ended)
     }
 
     /// Queues a request read from the client, in order.
@@ -125,7 +125,7 @@ final class ChatSession: RoomSubscriber, PresenceListener, Sendable {
 
     /// Too slow: the fan-out stops handing the session frames now rather than when it closes.
     func stoppedAsTooSlow() {
-        _ = work.submit(.finish(.tooSlow))
+        submit(.finish(.tooSlow))
     }
 
     var acceptsRequests: Bool { work.isAccepting }

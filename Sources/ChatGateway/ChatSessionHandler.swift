@@ -99,7 +99,7 @@ final class ChatSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard registered else { return }
         registered = false
         keepAlive.remove(self)
-        session.connectionClosed(registered: true)
+        session.connectionClosed()
     }
 
     // MARK: Writing
@@ -137,14 +137,14 @@ final class ChatSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     /// Closes with the reason's code (the session's requests are finished by then).
-    func close(_ reason: SessionCloseReason) {
-        close(code: reason.code, reason: reason.reason, grace: .seconds(5))
+    func close(_ reason: SessionCloseReason, grace: Duration = .seconds(5)) {
+        close(code: reason.code, reason: reason.reason, grace: grace)
     }
 
     func closeAsTooSlow() {
         guard !closeSent else { return }
         metrics.sessionsClosedSlow.increment()
-        close(code: SessionCloseReason.tooSlow.code, reason: SessionCloseReason.tooSlow.reason, grace: configuration.slowCloseGrace)
+        close(.tooSlow, grace: configuration.slowCloseGrace)
         session.stoppedAsTooSlow()
     }
 
@@ -207,7 +207,7 @@ final class ChatSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard controlFrames.take(now: Self.seconds()) else {
             controlStrikes += 1
             if controlStrikes >= configuration.rateLimitStrikes {
-                close(code: SessionCloseReason.rateLimited.code, reason: SessionCloseReason.rateLimited.reason, grace: .seconds(1))
+                close(.rateLimited, grace: .seconds(1))
             }
             return
         }
