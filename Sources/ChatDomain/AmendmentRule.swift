@@ -1,5 +1,5 @@
-/// The rule for edits and deletes that every reader of the log applies (the fan-out's
-/// ``RoomTimeline``, snapshot folds and merges, history readers), so they all agree.
+/// Who may amend a message: the one check ``RoomTimeline`` makes for every edit and delete, the
+/// only place the rule is applied (every reader folds the log through ``PartitionLogFold``).
 ///
 /// An amendment applies only to a visible message, and only when its sender wrote that message.
 /// A message deleted earlier in the log is not visible: an edit or delete that follows its delete

@@ -59,6 +59,15 @@ public struct DuplicateWindow: Sendable {
 
     public var count: Int { originals.count }
 
+    /// The remembered visible posts at offsets `>= floor`, offset order: the window a reader
+    /// starting at `floor + span` needs.
+    public func entries(atOrAfter floor: Int64) -> [(key: Key, original: Original)] {
+        order[head...].compactMap { entry in
+            guard entry.offset >= floor, let original = originals[entry.key], original.offset == entry.offset else { return nil }
+            return (entry.key, original)
+        }
+    }
+
     private mutating func evict(before floor: Int64) {
         while head < order.count, order[head].offset < floor {
             let entry = order[head]

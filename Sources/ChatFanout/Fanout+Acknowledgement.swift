@@ -13,8 +13,7 @@ extension Fanout {
     public func existingPost(room: RoomName, user: String, cmid: String) -> AcknowledgedPost? {
         let partition = configuration.partitioner.partition(for: room)
         guard let state = partitions[partition] else { return nil }
-        let key = DuplicateWindow.Key(room: room.value, user: user, cmid: cmid)
-        guard let original = state.duplicates.original(of: key, appendedAt: state.position) else { return nil }
+        guard let original = state.fold.original(room: room, user: user, cmid: cmid, appendedAt: state.position) else { return nil }
         return post(original, partition: partition)
     }
 
@@ -64,8 +63,7 @@ extension Fanout {
     /// The post a request resolves to, once its record is processed: the earlier post it repeats,
     /// or itself.
     private func resolvedPost(_ request: AcknowledgementRequest, _ state: PartitionState) -> AcknowledgedPost {
-        let key = DuplicateWindow.Key(room: request.room.value, user: request.user, cmid: request.cmid)
-        if let original = state.duplicates.original(of: key), original.offset <= request.position.offset {
+        if let original = state.fold.original(room: request.room, user: request.user, cmid: request.cmid), original.offset <= request.position.offset {
             return post(original, partition: state.partition)
         }
         return post(.init(offset: request.position.offset, timestamp: request.timestamp), partition: state.partition)

@@ -151,11 +151,13 @@ extension Fanout {
             }
         }
         guard logFrom < to else { return snapshotEvents }
-        let collector = EventCollector(
-            room: room, partition: partition, from: logFrom, span: configuration.duplicateSpan, epoch: configuration.epoch, window: window)
+        // Without a snapshot window the scan starts `duplicateSpan` earlier to warm a cold one.
         let start = window == nil ? max(0, logFrom - configuration.duplicateSpan) : logFrom
-        try await reader.read(partition: partition, from: start, to: to) { record in collector.add(record) }
-        if let first = collector.firstOffset, first > logFrom {
+        let initial = CatchUpRead(
+            fold: PartitionLogFold(partition: partition, from: start, span: configuration.duplicateSpan, window: window ?? [], rooms: .only(room)),
+            from: logFrom, epoch: configuration.epoch)
+        let read = try await reader.fold(partition: partition, from: start, to: to, into: initial) { $0.add($1) }
+        if let first = read.firstOffset, first > logFrom {
             // The reader falls back to the log start when its start offset is gone: retention
             // passed `logFrom` after the join checked it. Offsets are contiguous in chat.rooms, so
             // a later first record means events are missing, unless the log start says otherwise
@@ -163,7 +165,7 @@ extension Fanout {
             let low = try await admin.watermarks(topic: configuration.roomsTopic, partition: partition, timeout: .seconds(5)).low
             if low > logFrom { throw FanoutError.historyTruncated(from: logFrom, logStart: low) }
         }
-        return snapshotEvents + collector.events
+        return snapshotEvents + read.events
     }
 }
 
@@ -177,40 +179,25 @@ extension Fanout {
     }
 }
 
-/// Gathers one room's events from raw records on the reader's task.
-final class EventCollector: @unchecked Sendable {
-    // Only the reader's single task touches it; the class lets the read closure mutate it.
-    private var duplicates: DuplicateWindow
-    private let room: RoomName
-    private let partition: Int32
-    private let from: Int64
-    private let epoch: LogEpoch
+/// A catch-up's read of the log: the room's events at or after `from` as the fold judged them.
+struct CatchUpRead: Sendable {
+    var fold: PartitionLogFold
+    let from: Int64
+    let epoch: LogEpoch
     private(set) var events: [CachedEvent] = []
     /// The first offset the reader got, to tell whether retention moved the log start past the
     /// requested start while the reader was being set up.
     private(set) var firstOffset: Int64?
 
-    /// - Parameter window: the duplicate window at `from` when known (from a snapshot); else the
-    ///   reader starts `span` offsets earlier.
-    init(room: RoomName, partition: Int32, from: Int64, span: Int64, epoch: LogEpoch, window: [WindowEntry]? = nil) {
-        self.duplicates = window.map { DuplicateWindow.seeded(span: span, with: $0) } ?? DuplicateWindow(span: span)
-        self.room = room
-        self.partition = partition
+    init(fold: PartitionLogFold, from: Int64, epoch: LogEpoch) {
+        self.fold = fold
         self.from = from
         self.epoch = epoch
     }
 
-    func add(_ record: KafkaRecord) {
+    mutating func add(_ record: KafkaRecord) {
         if firstOffset == nil { firstOffset = record.offset }
-        guard let event = RoomEvent(decoding: record.value) else { return }
-        var duplicateOf: DuplicateWindow.Original?
-        if case .message(let cmid, _) = event.kind {
-            duplicateOf = duplicates.admit(
-                .init(room: event.room.value, user: event.from, cmid: cmid), offset: record.offset, timestamp: event.timestamp)
-        }
-        guard event.room == room, record.offset >= from else { return }
-        let logged = LoggedRoomEvent(event: event, partition: partition, offset: record.offset)
-        let frame = duplicateOf == nil ? ServerFrame.event(logged, epoch: epoch).map(WireFrame.init(json:)) : nil
-        events.append(CachedEvent(logged: logged, frame: frame, duplicateOf: duplicateOf))
+        guard let folded = fold.apply(offset: record.offset, value: record.value), record.offset >= from else { return }
+        events.append(CachedEvent(folded, epoch: epoch))
     }
 }

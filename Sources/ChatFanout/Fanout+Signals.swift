@@ -33,8 +33,6 @@ extension Fanout {
         let (longest, overflow) = Int64(cap).multipliedReportingOverflow(by: 100)
         guard overflow || end - from < longest else { return cap }
         let events = try await readRoomEvents(room: room, partition: partition, from: from, to: end)
-        var timeline = RoomTimeline(room: room)
-        for event in events { timeline.apply(event.logged, duplicateOf: event.duplicateOf) }
-        return min(cap, timeline.visibleMessages.count)
+        return min(cap, RoomTimeline(room: room, from: from, replaying: events).visibleMessages.count)
     }
 }

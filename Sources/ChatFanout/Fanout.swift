@@ -105,21 +105,12 @@ public actor Fanout: Service {
         guard let state = partitions[record.partition] else { return nil }
         if record.offset < state.position { return nil }
         defer { state.position = record.offset + 1 }
-        guard let event = RoomEvent(decoding: record.value) else {
+        guard let folded = state.fold.apply(offset: record.offset, value: record.value) else {
             logger.debug("skipping a record that is not a room event", metadata: ["offset": "\(record.offset)"])
             return state
         }
-        let logged = LoggedRoomEvent(event: event, partition: record.partition, offset: record.offset)
-        var duplicateOf: DuplicateWindow.Original?
-        if case .message(let cmid, _) = event.kind {
-            duplicateOf = state.duplicates.admit(
-                .init(room: event.room.value, user: event.from, cmid: cmid), offset: record.offset, timestamp: event.timestamp)
-        }
-        let cached = CachedEvent(
-            logged: logged,
-            frame: duplicateOf == nil ? ServerFrame.event(logged, epoch: configuration.epoch).map(WireFrame.init(json:)) : nil,
-            duplicateOf: duplicateOf)
-        let room = state.room(event.room)
+        let cached = CachedEvent(folded, epoch: configuration.epoch)
+        let room = state.room(folded.logged.event.room)
         room.append(cached)
         guard !room.subscriptions.isEmpty else { return state }
         var overflowed: [any RoomSubscriber] = []
@@ -218,7 +209,7 @@ public actor Fanout: Service {
             cachedEventsPerRoom: configuration.cachedEventsPerRoom, cachedRooms: configuration.cachedRoomsPerPartition)
         // Retention cut into the span the window warms from: the snapshots still know those posts.
         if watermarks.low > watermarks.high - configuration.duplicateSpan, let window = await snapshotWindow(partition: partition, at: start) {
-            state.duplicates = DuplicateWindow.seeded(span: configuration.duplicateSpan, with: window)
+            state.fold = PartitionLogFold(partition: partition, from: start, span: configuration.duplicateSpan, window: window)
         }
         // Signals are ephemeral: only those sent from now on matter. The end is resolved here, not
         // left to librdkafka's lazy OFFSET_END, so a signal sent right after a join is not skipped.

@@ -9,7 +9,9 @@ final class PartitionState {
     let endAtAssignment: Int64
     /// Rooms created after an eviction only cover events from here on.
     private var evictionFloor: Int64
-    var duplicates: DuplicateWindow
+    /// The partition's log fold: duplicate verdicts only (no per-message state, so memory stays
+    /// bounded by the window however many rooms pass).
+    var fold: PartitionLogFold
     var rooms: [RoomName: RoomCache] = [:]
     var waiters = OffsetWaiters<ReadWaiter>()
     private let cachedEventsPerRoom: Int
@@ -20,7 +22,7 @@ final class PartitionState {
         self.position = start
         self.endAtAssignment = end
         self.evictionFloor = start
-        self.duplicates = DuplicateWindow(span: duplicateSpan)
+        self.fold = PartitionLogFold(partition: partition, from: start, span: duplicateSpan)
         self.cachedEventsPerRoom = cachedEventsPerRoom
         self.cachedRooms = cachedRooms
     }

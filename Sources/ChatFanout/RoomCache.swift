@@ -7,6 +7,29 @@ struct CachedEvent: Sendable {
     /// (a duplicate post).
     var frame: WireFrame?
     var duplicateOf: DuplicateWindow.Original?
+
+    /// An event as the partition's log fold judged it, framed for subscribers unless a duplicate.
+    init(_ folded: FoldedEvent, epoch: LogEpoch) {
+        self.init(
+            logged: folded.logged,
+            frame: folded.duplicateOf == nil ? ServerFrame.event(folded.logged, epoch: epoch).map(WireFrame.init(json:)) : nil,
+            duplicateOf: folded.duplicateOf)
+    }
+
+    init(logged: LoggedRoomEvent, frame: WireFrame?, duplicateOf: DuplicateWindow.Original?) {
+        self.logged = logged
+        self.frame = frame
+        self.duplicateOf = duplicateOf
+    }
+}
+
+extension RoomTimeline {
+    /// The timeline of cached events, judged by the partition's fold when they were read; edits
+    /// and deletes of messages older than `from` stay pending (the cache does not hold them).
+    init(room: RoomName, from: Int64, replaying events: some Sequence<CachedEvent>) {
+        self.init(room: room, from: from)
+        for event in events { apply(event.logged, duplicateOf: event.duplicateOf) }
+    }
 }
 
 /// A room's cache and its subscribers in one partition.
@@ -49,9 +72,7 @@ final class RoomCache {
 
     /// The history visible from the cache: a timeline folded from the cached events.
     func timeline(room: RoomName) -> RoomTimeline {
-        var timeline = RoomTimeline(room: room)
-        for event in cached { timeline.apply(event.logged, duplicateOf: event.duplicateOf) }
-        return timeline
+        RoomTimeline(room: room, from: coveredFrom, replaying: cached)
     }
 }
 

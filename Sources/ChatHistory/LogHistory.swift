@@ -55,57 +55,29 @@ public struct LogHistory: Sendable {
     public func message(at offset: Int64, room: RoomName, partition: Int32, watermarks: KafkaWatermarks) async throws -> ChatMessage? {
         guard offset >= watermarks.low, offset < watermarks.high else { return nil }
         let to = watermarks.high - offset <= scanLimit ? watermarks.high : offset + 1
-        let fold = RoomFold(room: room, partition: partition, span: duplicateSpan)
-        try await reader.read(partition: partition, from: offset, to: to) { record in
-            fold.apply(record)
+        let fold = try await reader.fold(partition: partition, from: offset, to: to, into: roomFold(room, partition: partition, from: offset)) {
+            $0.apply(offset: $1.offset, value: $1.value)
         }
-        return fold.messages(from: offset).first { $0.offset == offset }
+        return fold.timeline(of: room)?.message(at: offset)
     }
 
     /// Folds `[from, to)` of the partition into the room's visible messages posted at or after `from`.
     /// The scan starts `duplicateSpan` earlier so that retries of earlier posts are recognised.
     public func visibleMessages(room: RoomName, partition: Int32, from: Int64, to: Int64, low: Int64) async throws -> [ChatMessage] {
-        let fold = RoomFold(room: room, partition: partition, span: duplicateSpan)
-        try await reader.read(partition: partition, from: max(low, from - duplicateSpan), to: to) { record in
-            fold.apply(record)
+        let start = max(low, from - duplicateSpan)
+        let fold = try await reader.fold(partition: partition, from: start, to: to, into: roomFold(room, partition: partition, from: start)) {
+            $0.apply(offset: $1.offset, value: $1.value)
         }
-        return fold.messages(from: from)
+        return (fold.timeline(of: room)?.visibleMessages ?? []).filter { $0.offset >= from }
+    }
+
+    /// The log fold history reads with: the room's messages kept, its window cold at `from`.
+    func roomFold(_ room: RoomName, partition: Int32, from: Int64) -> PartitionLogFold {
+        PartitionLogFold(partition: partition, from: from, span: duplicateSpan, rooms: .only(room), keepsMessages: true)
     }
 }
 
 /// A page was asked for further back than ``LogHistory/scanLimit`` records before the log end.
 public struct HistoryScanLimitExceeded: Error, Sendable {
     public let scanLimit: Int64
-}
-
-/// A room timeline and the partition's duplicate window, filled from raw records.
-public final class RoomFold: @unchecked Sendable {
-    // Confined to the reader's single task; the class only lets the read closure mutate it.
-    private var timeline: RoomTimeline
-    private var duplicates: DuplicateWindow
-    private let partition: Int32
-
-    public init(room: RoomName, partition: Int32, span: Int64) {
-        self.timeline = RoomTimeline(room: room)
-        self.duplicates = DuplicateWindow(span: span)
-        self.partition = partition
-    }
-
-    /// Applies one record of the partition; events of other rooms only feed the duplicate window.
-    @discardableResult
-    public func apply(_ record: KafkaRecord) -> (LoggedRoomEvent, RoomTimeline.Outcome)? {
-        guard let event = RoomEvent(decoding: record.value) else { return nil }
-        let logged = LoggedRoomEvent(event: event, partition: partition, offset: record.offset)
-        var verdict: DuplicateWindow.Original?
-        if case .message(let cmid, _) = event.kind {
-            verdict = duplicates.admit(
-                .init(room: event.room.value, user: event.from, cmid: cmid), offset: record.offset, timestamp: event.timestamp)
-        }
-        guard event.room == timeline.room else { return nil }
-        return (logged, timeline.apply(logged, duplicateOf: verdict))
-    }
-
-    public func messages(from offset: Int64) -> [ChatMessage] {
-        timeline.visibleMessages.filter { $0.offset >= offset }
-    }
 }

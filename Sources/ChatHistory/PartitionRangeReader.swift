@@ -62,6 +62,26 @@ public struct PartitionRangeReader: Sendable {
     }
 }
 
+extension PartitionRangeReader {
+    /// Folds every record of `[from, to)` in offset order into `initial` and returns the result:
+    /// the caller keeps its fold in a local value, the reader's task owns it meanwhile.
+    public func fold<State: Sendable>(
+        partition: Int32, from: Int64, to: Int64, into initial: State, _ body: @escaping @Sendable (inout State, KafkaRecord) -> Void
+    ) async throws -> State {
+        let box = StateBox(initial)
+        try await read(partition: partition, from: from, to: to) { record in body(&box.state, record) }
+        return box.state
+    }
+}
+
+/// The state of a ``PartitionRangeReader/fold(partition:from:to:into:_:)``: only the reader's
+/// single task touches it while the read runs, and the caller reads it after the read returned.
+private final class StateBox<State: Sendable>: @unchecked Sendable {
+    var state: State
+
+    init(_ state: State) { self.state = state }
+}
+
 /// Last time the reader made progress, shared with its watchdog.
 final class ReadProgress: Sendable {
     private let last = Mutex(ContinuousClock.now)

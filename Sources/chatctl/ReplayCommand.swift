@@ -150,12 +150,11 @@ struct ReplayCommand: AsyncParsableCommand {
             guard let last = snapshotLayers.last as? SegmentRoomLayer else { return [] }
             return try last.reader.window()
         }
-        let collector = RawEventCollector(room: room, partition: partition, span: options.duplicateSpan, window: window)
-        try await history.log.reader.read(partition: partition, from: max(tailFrom, watermarks.low), to: watermarks.high) { record in
-            collector.add(record)
-        }
-        for (event, duplicate) in collector.events where range.contains(offset: event.offset, timestamp: event.event.timestamp) {
-            printer.event(event, source: "log", duplicate: duplicate)
+        let start = max(tailFrom, watermarks.low)
+        let initial = ReplayRead(fold: PartitionLogFold(partition: partition, from: start, span: options.duplicateSpan, window: window, rooms: .only(room)))
+        let read = try await history.log.reader.fold(partition: partition, from: start, to: watermarks.high, into: initial) { $0.add($1) }
+        for folded in read.events where range.contains(offset: folded.logged.offset, timestamp: folded.logged.event.timestamp) {
+            printer.event(folded.logged, source: "log", duplicate: folded.duplicateOf != nil)
         }
         printer.end()
     }
@@ -167,49 +166,31 @@ struct ReplayCommand: AsyncParsableCommand {
             guard let tail = view.layers.last as? MemoryRoomLayer else { return [] }
             return tail.contents.window
         }
-        let collector = RawEventCollector(room: room, partition: partition, span: options.duplicateSpan, window: window)
+        // Duplicate verdicts only: following runs until interrupted, so no message is kept.
+        var fold = PartitionLogFold(partition: partition, from: offset, span: options.duplicateSpan, window: window, rooms: .only(room))
         let consumer = try KafkaConsumer(configuration: kafka, bufferCapacity: 1000, logger: logger)
         try await consumer.assign([KafkaTopicPartition(topic: ChatTopics.rooms, partition: partition, offset: .exact(offset))])
         for try await record in consumer.records {
-            guard let (event, duplicate) = collector.judge(record), !duplicate else { continue }
-            if case .message(let cmid, let body) = event.event.kind, !events {
-                printer.message(ChatMessage(
-                    room: room, msgId: event.messageID, cmid: cmid, from: event.event.from, body: body, timestamp: event.event.timestamp,
-                    offset: event.offset))
+            guard let folded = fold.apply(offset: record.offset, value: record.value), folded.duplicateOf == nil else { continue }
+            if case .posted(let message) = folded.change, !events {
+                printer.message(message)
             } else {
-                printer.event(event, source: "log")
+                printer.event(folded.logged, source: "log")
             }
             printer.flush()
         }
     }
 }
 
-/// The room's raw events with the duplicate rule's verdicts, from the reader's single task.
-final class RawEventCollector: @unchecked Sendable {
-    private var window: DuplicateWindow
-    private let room: RoomName
-    private let partition: Int32
-    private(set) var events: [(LoggedRoomEvent, Bool)] = []
+/// The room's events of the log tail with the fold's verdicts, kept as the reader hands them over.
+struct ReplayRead: Sendable {
+    var fold: PartitionLogFold
+    private(set) var events: [FoldedEvent] = []
 
-    init(room: RoomName, partition: Int32, span: Int64, window: [WindowEntry]) {
-        self.room = room
-        self.partition = partition
-        self.window = DuplicateWindow.seeded(span: span, with: window)
-    }
+    init(fold: PartitionLogFold) { self.fold = fold }
 
-    func add(_ record: KafkaRecord) {
-        if let judged = judge(record) { events.append(judged) }
-    }
-
-    /// The record as an event of the room and whether it is a retry; `nil` for other rooms.
-    func judge(_ record: KafkaRecord) -> (LoggedRoomEvent, Bool)? {
-        guard let event = RoomEvent(decoding: record.value) else { return nil }
-        var duplicate = false
-        if case .message(let cmid, _) = event.kind {
-            duplicate = window.admit(.init(room: event.room.value, user: event.from, cmid: cmid), offset: record.offset, timestamp: event.timestamp) != nil
-        }
-        guard event.room == room else { return nil }
-        return (LoggedRoomEvent(event: event, partition: partition, offset: record.offset), duplicate)
+    mutating func add(_ record: KafkaRecord) {
+        if let folded = fold.apply(offset: record.offset, value: record.value) { events.append(folded) }
     }
 }
 

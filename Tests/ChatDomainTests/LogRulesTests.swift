@@ -43,17 +43,19 @@ struct LogRulesTests {
         }
         timeline.apply(event(0, "a", .message(cmid: "1", body: "one")), duplicateOf: nil)
         timeline.apply(event(1, "b", .message(cmid: "1", body: "two")), duplicateOf: nil)
-        #expect(timeline.apply(event(2, "a", .message(cmid: "1", body: "one")), duplicateOf: .init(offset: 0, timestamp: 0)) == .ignored)
-        #expect(timeline.apply(event(3, "b", .edit(msgId: "0", body: "hacked")), duplicateOf: nil) == .ignored)
-        if case .edited = timeline.apply(event(4, "a", .edit(msgId: "0", body: "uno")), duplicateOf: nil) {} else { Issue.record("edit not applied") }
-        #expect(timeline.apply(event(5, "a", .delete(msgId: "1")), duplicateOf: nil) == .ignored)
-        if case .deleted = timeline.apply(event(6, "b", .delete(msgId: "1")), duplicateOf: nil) {} else { Issue.record("delete not applied") }
+        let retry = timeline.apply(event(2, "a", .message(cmid: "1", body: "one")), duplicateOf: .init(offset: 0, timestamp: 0))
+        #expect(retry.verdict == .duplicate(of: .init(offset: 0, timestamp: 0)) && retry.change == nil)
+        #expect(timeline.apply(event(3, "b", .edit(msgId: "0", body: "hacked")), duplicateOf: nil).verdict == .refused(.notAuthor))
+        if case .edited = timeline.apply(event(4, "a", .edit(msgId: "0", body: "uno")), duplicateOf: nil).change {} else { Issue.record("edit not applied") }
+        #expect(timeline.apply(event(5, "a", .delete(msgId: "1")), duplicateOf: nil).verdict == .refused(.notAuthor))
+        if case .deleted = timeline.apply(event(6, "b", .delete(msgId: "1")), duplicateOf: nil).change {} else { Issue.record("delete not applied") }
         #expect(timeline.visibleMessages.map(\.body) == ["uno"])
         #expect(timeline.visibleMessages.first?.edited == true)
         // Another node's edit or delete that reached the log after the delete: ignored.
-        #expect(timeline.apply(event(7, "b", .edit(msgId: "1", body: "back")), duplicateOf: nil) == .ignored)
-        #expect(timeline.apply(event(8, "b", .delete(msgId: "1")), duplicateOf: nil) == .ignored)
+        #expect(timeline.apply(event(7, "b", .edit(msgId: "1", body: "back")), duplicateOf: nil).verdict == .refused(.deletedTarget))
+        #expect(timeline.apply(event(8, "b", .delete(msgId: "1")), duplicateOf: nil).verdict == .refused(.deletedTarget))
         #expect(timeline.visibleMessages.map(\.body) == ["uno"])
+        #expect(timeline.message(id: "1") == nil && timeline.message(id: "0")?.body == "uno")
     }
 
     @Test("Room events and signals round-trip through their stored form")

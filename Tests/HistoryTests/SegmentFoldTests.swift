@@ -36,7 +36,7 @@ struct SegmentFoldTests {
         second.apply(offset: 2, event: RoomEvent(room: room, from: "a", timestamp: 3, kind: .edit(msgId: "0", body: "back")))
         let pending = second.contents().amendments
         #expect(pending.allSatisfy { $0.pending })
-        let (message, applied) = AmendmentChain.apply(pending, to: first.contents().messages.first)
+        let (message, applied) = pending.decided(of: first.contents().messages.first)
         #expect(message == nil, "deleted, and the later edit does not bring it back")
         #expect(applied.map(\.offset) == [1])
     }

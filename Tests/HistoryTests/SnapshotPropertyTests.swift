@@ -75,15 +75,10 @@ struct SnapshotPropertyTests {
                 #expect(event.offset > after)
                 client.apply(event)
             }
-            var duplicates = DuplicateWindow.seeded(span: Self.span, with: window)
+            var fold = PartitionLogFold(partition: 0, from: Int64(cut), span: Self.span, window: window, rooms: .only(room))
             for index in cut..<log.events.count {
-                guard let event = log.events[index] else { continue }
-                if case .message(let cmid, _) = event.kind,
-                    duplicates.admit(.init(room: event.room.value, user: event.from, cmid: cmid), offset: Int64(index), timestamp: event.timestamp) != nil
-                {
-                    continue
-                }
-                if event.room == room { client.apply(LoggedRoomEvent(event: event, partition: 0, offset: Int64(index))) }
+                guard let folded = fold.apply(offset: Int64(index), event: log.events[index]), folded.duplicateOf == nil else { continue }
+                client.apply(folded.logged)
             }
             #expect(client == ClientView(expected), "resume after \(after), \(context), room \(room)")
         }

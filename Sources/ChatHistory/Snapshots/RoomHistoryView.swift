@@ -26,9 +26,9 @@ public struct RoomHistoryView: Sendable {
     }
 
     /// A stored message with the later layers' amendments applied; `nil` when one deleted it.
-    public func resolve(_ message: SnapshotMessage) -> SnapshotMessage? {
+    public func resolve(_ message: ChatMessage) -> ChatMessage? {
         guard let amendments = pending[message.offset] else { return message }
-        return AmendmentChain.apply(amendments, to: message).0
+        return amendments.decided(of: message).message
     }
 
     /// Whether any layer holds an event of the room.
@@ -48,7 +48,7 @@ public struct RoomHistoryView: Sendable {
                 let stored = try layer.messages(before: cursor, limit: batch)
                 for message in stored {
                     guard let visible = resolve(message) else { continue }
-                    newestFirst.append(visible.chatMessage(room: room))
+                    newestFirst.append(visible)
                     if newestFirst.count > limit { break layers }
                 }
                 guard stored.count == batch, let last = stored.last else { break }
@@ -65,7 +65,7 @@ public struct RoomHistoryView: Sendable {
             var cursor = after
             while true {
                 let stored = try layer.messages(after: cursor, limit: batch)
-                let visible = stored.lazy.filter { $0.offset <= until }.compactMap(resolve).map { $0.chatMessage(room: room) }
+                let visible = stored.lazy.filter { $0.offset <= until }.compactMap(resolve)
                 if !visible.isEmpty, try !body(Array(visible)) { return }
                 guard stored.count == batch, let last = stored.last, last.offset < until else { break }
                 cursor = last.offset
@@ -100,7 +100,7 @@ public struct RoomHistoryView: Sendable {
         for (target, _) in undecided {
             // Whether a pending amendment applied depends on its target and every earlier amendment of it.
             let stored = try layers.last { $0.from <= target && target < $0.to }?.message(at: target)
-            amendments += AmendmentChain.apply(pending[target] ?? [], to: stored).1.filter { $0.offset > after }
+            amendments += (pending[target] ?? []).decided(of: stored).applied.filter { $0.offset > after }
         }
         events += amendments.map { $0.loggedEvent(room: room, partition: partition) }
         return events.sorted { $0.offset < $1.offset }

@@ -76,7 +76,7 @@ public enum SegmentFile {
             try db.inTransaction {
                 let message = try db.makeStatement(sql: "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?)")
                 for row in contents.messages {
-                    try message.execute(arguments: [row.offset, row.room, row.cmid, row.author, row.body, row.timestamp, row.edited])
+                    try message.execute(arguments: [row.offset, row.room.value, row.cmid, row.from, row.body, row.timestamp, row.edited])
                 }
                 let amendment = try db.makeStatement(sql: "INSERT INTO amendments VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
                 for row in contents.amendments {
@@ -160,7 +160,7 @@ public enum SegmentFile {
         }
         for (target, amendments) in byTarget {
             let message = try SegmentRows.messages(db, sql: "SELECT * FROM messages WHERE msg_offset = ?", arguments: [target]).first
-            let (result, applied) = AmendmentChain.apply(amendments, to: message)
+            let (result, applied) = amendments.decided(of: message)
             if let result {
                 try db.execute(
                     sql: "UPDATE messages SET body = ?, edited = ? WHERE msg_offset = ?", arguments: [result.body, result.edited, target])
@@ -187,15 +187,20 @@ public enum SegmentFile {
 
 /// Decoding of segment rows (columns in schema order).
 enum SegmentRows {
-    static func messages(_ db: Database, sql: String, arguments: StatementArguments) throws -> [SnapshotMessage] {
-        var result: [SnapshotMessage] = []
+    static func messages(_ db: Database, sql: String, arguments: StatementArguments) throws -> [ChatMessage] {
+        var result: [ChatMessage] = []
         let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
-        while let row = try rows.next() { result.append(message(row)) }
+        while let row = try rows.next() {
+            if let message = message(row) { result.append(message) }
+        }
         return result
     }
 
-    static func message(_ row: Row) -> SnapshotMessage {
-        SnapshotMessage(offset: row[0], room: row[1], cmid: row[2], author: row[3], body: row[4], timestamp: row[5], edited: row[6])
+    /// The row as a message; `nil` for a room name that does not validate (the fold never stores one).
+    static func message(_ row: Row) -> ChatMessage? {
+        let offset: Int64 = row[0]
+        guard let room = RoomName(row[1]) else { return nil }
+        return ChatMessage(room: room, msgId: String(offset), cmid: row[2], from: row[3], body: row[4], timestamp: row[5], offset: offset, edited: row[6])
     }
 
     static func amendments(_ db: Database, sql: String, arguments: StatementArguments) throws -> [SnapshotAmendment] {

@@ -54,7 +54,7 @@ public final class SegmentReader: Sendable {
     }
 
     /// The room's messages before `offset`, newest first.
-    public func messages(room: String, before offset: Int64, limit: Int) throws -> [SnapshotMessage] {
+    public func messages(room: String, before offset: Int64, limit: Int) throws -> [ChatMessage] {
         try queue.read { db in
             try SegmentRows.messages(
                 db, sql: "SELECT * FROM messages WHERE room = ? AND msg_offset < ? ORDER BY msg_offset DESC LIMIT ?",
@@ -63,14 +63,14 @@ public final class SegmentReader: Sendable {
     }
 
     /// The room's messages after `offset`, oldest first.
-    public func messages(room: String, after offset: Int64, limit: Int) throws -> [SnapshotMessage] {
+    public func messages(room: String, after offset: Int64, limit: Int) throws -> [ChatMessage] {
         try queue.read { db in
             try SegmentRows.messages(
                 db, sql: "SELECT * FROM messages WHERE room = ? AND msg_offset > ? ORDER BY msg_offset LIMIT ?", arguments: [room, offset, limit])
         }
     }
 
-    public func message(at offset: Int64) throws -> SnapshotMessage? {
+    public func message(at offset: Int64) throws -> ChatMessage? {
         try queue.read { db in
             try SegmentRows.messages(db, sql: "SELECT * FROM messages WHERE msg_offset = ?", arguments: [offset]).first
         }

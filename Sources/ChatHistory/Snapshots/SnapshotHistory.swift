@@ -69,17 +69,10 @@ public struct SnapshotHistory: Sendable {
     public func foldTail(room: RoomName, partition: Int32, from: Int64, to: Int64, low: Int64, window: [WindowEntry]) async throws
         -> SegmentContents
     {
-        let box = FoldBox(SegmentFold(from: from, span: log.duplicateSpan, window: window, room: room.value))
-        try await log.reader.read(partition: partition, from: max(from, low), to: to) { record in
-            box.fold.apply(offset: record.offset, value: record.value)
+        let initial = SegmentFold(from: from, span: log.duplicateSpan, window: window, room: room, partition: partition)
+        let fold = try await log.reader.fold(partition: partition, from: max(from, low), to: to, into: initial) {
+            $0.apply(offset: $1.offset, value: $1.value)
         }
-        return box.fold.contents()
+        return fold.contents()
     }
-}
-
-/// Lets the reader's closure mutate a fold; only the reader's single task touches it.
-final class FoldBox: @unchecked Sendable {
-    var fold: SegmentFold
-
-    init(_ fold: SegmentFold) { self.fold = fold }
 }

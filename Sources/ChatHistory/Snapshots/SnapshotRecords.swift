@@ -1,33 +1,5 @@
 import ChatDomain
 
-/// A visible post as a snapshot segment stores it: the amendments known to the segment applied.
-public struct SnapshotMessage: Sendable, Equatable {
-    /// The offset of the post in its partition; its message id is this number as a string.
-    public var offset: Int64
-    public var room: String
-    public var cmid: String
-    public var author: String
-    public var body: String
-    public var timestamp: Int64
-    public var edited: Bool
-
-    public init(offset: Int64, room: String, cmid: String, author: String, body: String, timestamp: Int64, edited: Bool) {
-        self.offset = offset
-        self.room = room
-        self.cmid = cmid
-        self.author = author
-        self.body = body
-        self.timestamp = timestamp
-        self.edited = edited
-    }
-
-    /// The message as `history` shows it.
-    public func chatMessage(room: RoomName) -> ChatMessage {
-        ChatMessage(
-            room: room, msgId: String(offset), cmid: cmid, from: author, body: body, timestamp: timestamp, offset: offset, edited: edited)
-    }
-}
-
 /// An edit or delete event kept by a segment.
 ///
 /// `pending` amendments target a post older than their segment: whether they apply is decided
@@ -65,9 +37,21 @@ public struct SnapshotAmendment: Sendable, Equatable {
 
     /// The target's offset, or `nil` when the id is not the canonical decimal form of an offset
     /// (such an id names no message: message ids are `String(offset)`).
-    public var targetOffset: Int64? {
-        guard let offset = Int64(target), offset >= 0, String(offset) == target else { return nil }
-        return offset
+    public var targetOffset: Int64? { LoggedRoomEvent.offset(ofMessageID: target) }
+
+    /// The amendment a fold kept (``LogVerdict/visible``: applied, or ``LogVerdict/pending``).
+    /// `nil` for a post.
+    public init?(_ folded: FoldedEvent) {
+        let event = folded.logged.event
+        let (kind, target, body): (Kind, String, String?)
+        switch event.kind {
+        case .message: return nil
+        case .edit(let msgId, let newBody): (kind, target, body) = (.edit, msgId, newBody)
+        case .delete(let msgId): (kind, target, body) = (.delete, msgId, nil)
+        }
+        self.init(
+            offset: folded.logged.offset, room: event.room.value, author: event.from, target: target, kind: kind, body: body,
+            timestamp: event.timestamp, pending: folded.verdict == .pending)
     }
 
     /// The event as it was logged.
@@ -80,32 +64,20 @@ public struct SnapshotAmendment: Sendable, Equatable {
     }
 }
 
-/// A visible (non-duplicate) post of the partition within the duplicate span of a segment's end:
-/// what the ``DuplicateWindow`` needs to judge the records after the segment.
-public struct WindowEntry: Sendable, Equatable {
-    public var offset: Int64
-    public var room: String
-    public var author: String
-    public var cmid: String
-    public var timestamp: Int64
-
-    public init(offset: Int64, room: String, author: String, cmid: String, timestamp: Int64) {
-        self.offset = offset
-        self.room = room
-        self.author = author
-        self.cmid = cmid
-        self.timestamp = timestamp
-    }
-}
-
-extension DuplicateWindow {
-    /// A window that judges the records from `offset` on as a window fed the whole log would:
-    /// `entries` are the visible posts within `span` before `offset`, in offset order.
-    public static func seeded(span: Int64, with entries: [WindowEntry]) -> DuplicateWindow {
-        var window = DuplicateWindow(span: span)
-        for entry in entries.sorted(by: { $0.offset < $1.offset }) {
-            _ = window.admit(.init(room: entry.room, user: entry.author, cmid: entry.cmid), offset: entry.offset, timestamp: entry.timestamp)
+extension [SnapshotAmendment] {
+    /// Decides these amendments of one target (offset order) under the log's rule
+    /// (``RoomTimeline/decide(_:of:)``), given the target as the layer holding it stores it.
+    /// - Returns: the message afterwards (`nil` when deleted or unknown) and the amendments that applied.
+    public func decided(of message: ChatMessage?) -> (message: ChatMessage?, applied: [SnapshotAmendment]) {
+        // A room name that does not validate names no room: its amendment applies to nothing.
+        let logged = compactMap { amendment in RoomName(amendment.room).map { (amendment, amendment.loggedEvent(room: $0, partition: 0)) } }
+        let (result, verdicts) = RoomTimeline.decide(logged.map(\.1), of: message)
+        let applied = zip(logged, verdicts).compactMap { pair, verdict -> SnapshotAmendment? in
+            guard verdict == .visible else { return nil }
+            var done = pair.0
+            done.pending = false
+            return done
         }
-        return window
+        return (result, applied)
     }
 }

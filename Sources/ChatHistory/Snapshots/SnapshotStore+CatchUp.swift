@@ -48,8 +48,8 @@ extension SnapshotStore {
             let segment = layers.valid.last(where: { $0.descriptor.from <= offset && offset < $0.descriptor.to })
         else { return nil }
         return try await SnapshotIO.run {
-            guard let message = try segment.message(at: offset), message.room == room.value else { return nil }
-            return message.author
+            guard let message = try segment.message(at: offset), message.room == room else { return nil }
+            return message.from
         }
     }
 }

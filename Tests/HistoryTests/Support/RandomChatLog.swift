@@ -85,14 +85,14 @@ struct RandomChatLog {
 
     /// The room's history folded from the whole log by the log-only reader's code.
     func oracle(room: RoomName, span: Int64, base: Int64 = 0, upTo end: Int? = nil) -> [ChatMessage] {
-        let fold = RoomFold(room: room, partition: 0, span: span)
-        for index in 0..<(end ?? events.count) { fold.apply(record(at: index, base: base)) }
-        return fold.messages(from: 0)
+        var fold = PartitionLogFold(partition: 0, from: base, span: span, rooms: .only(room), keepsMessages: true)
+        for index in 0..<(end ?? events.count) { fold.apply(offset: base + Int64(index), value: value(at: index)) }
+        return fold.timeline(of: room)?.visibleMessages ?? []
     }
 
     /// Folds `range` of the log as the compactor does, starting from `window`.
     func fold(_ range: Range<Int>, span: Int64, window: [WindowEntry], base: Int64 = 0, room: String? = nil) -> SegmentContents {
-        var fold = SegmentFold(from: base + Int64(range.lowerBound), span: span, window: window, room: room)
+        var fold = SegmentFold(from: base + Int64(range.lowerBound), span: span, window: window, room: room.flatMap(RoomName.init))
         for index in range { fold.apply(offset: base + Int64(index), value: value(at: index)) }
         return fold.contents()
     }
