@@ -153,10 +153,8 @@ extension Fanout {
         guard logFrom < to else { return snapshotEvents }
         // Without a snapshot window the scan starts `duplicateSpan` earlier to warm a cold one.
         let start = window == nil ? max(0, logFrom - configuration.duplicateSpan) : logFrom
-        let initial = CatchUpRead(
-            fold: PartitionLogFold(partition: partition, from: start, span: configuration.duplicateSpan, window: window ?? [], rooms: .only(room)),
-            from: logFrom, epoch: configuration.epoch)
-        let read = try await reader.fold(partition: partition, from: start, to: to, into: initial) { $0.add($1) }
+        let fold = PartitionLogFold(partition: partition, from: start, span: configuration.duplicateSpan, window: window ?? [], rooms: .only(room))
+        let read = try await Self.readLog(catchUpReader().records(partition: partition, from: start, to: to), fold: fold, from: logFrom, epoch: configuration.epoch)
         if let first = read.firstOffset, first > logFrom {
             // The reader falls back to the log start when its start offset is gone: retention
             // passed `logFrom` after the join checked it. Offsets are contiguous in chat.rooms, so
@@ -179,25 +177,28 @@ extension Fanout {
     }
 }
 
-/// A catch-up's read of the log: the room's events at or after `from` as the fold judged them.
-struct CatchUpRead: Sendable {
-    var fold: PartitionLogFold
-    let from: Int64
-    let epoch: LogEpoch
-    private(set) var events: [CachedEvent] = []
-    /// The first offset the reader got, to tell whether retention moved the log start past the
-    /// requested start while the reader was being set up.
-    private(set) var firstOffset: Int64?
-
-    init(fold: PartitionLogFold, from: Int64, epoch: LogEpoch) {
-        self.fold = fold
-        self.from = from
-        self.epoch = epoch
+extension Fanout {
+    /// A catch-up's read of the log: the room's events at or after `from` as the fold judged them,
+    /// and the first offset the reader got (to tell whether retention moved the log start past
+    /// the requested start while the reader was being set up). Off the actor: folding a long range
+    /// must not hold up live events.
+    nonisolated static func readLog(_ records: KafkaPartitionRecords, fold initial: PartitionLogFold, from: Int64, epoch: LogEpoch) async throws
+        -> (events: [CachedEvent], firstOffset: Int64?)
+    {
+        var fold = initial
+        var events: [CachedEvent] = []
+        var firstOffset: Int64?
+        for try await record in records {
+            if firstOffset == nil { firstOffset = record.offset }
+            guard let folded = fold.apply(offset: record.offset, value: record.value), record.offset >= from else { continue }
+            events.append(CachedEvent(folded, epoch: epoch))
+        }
+        return (events, firstOffset)
     }
 
-    mutating func add(_ record: KafkaRecord) {
-        if firstOffset == nil { firstOffset = record.offset }
-        guard let folded = fold.apply(offset: record.offset, value: record.value), record.offset >= from else { return }
-        events.append(CachedEvent(folded, epoch: epoch))
+    /// The least busy of the catch-up readers (as many as catch-ups may run at once, each
+    /// consumer created on its first read and kept).
+    func catchUpReader() -> KafkaPartitionReader {
+        catchUpReaders.min { $0.load < $1.load }!
     }
 }

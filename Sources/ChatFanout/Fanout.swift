@@ -15,7 +15,8 @@ public actor Fanout: Service {
     let configuration: FanoutConfiguration
     let consumer: KafkaConsumer
     let admin: KafkaAdmin
-    let reader: PartitionRangeReader
+    /// Long-lived readers for catch-ups from the log, one per catch-up that may run at once.
+    let catchUpReaders: [KafkaPartitionReader]
     let logger: Logger
     let metrics: FanoutMetrics
     var partitions: [Int32: PartitionState] = [:]
@@ -27,7 +28,9 @@ public actor Fanout: Service {
         self.configuration = configuration
         self.consumer = try KafkaConsumer(configuration: consumerConfiguration, bufferCapacity: 20_000, logger: logger)
         self.admin = admin
-        self.reader = PartitionRangeReader(configuration: configuration.kafka, topic: configuration.roomsTopic, logger: logger)
+        self.catchUpReaders = (0..<max(1, configuration.readLimiter.maxRunning)).map { _ in
+            KafkaPartitionReader(configuration: configuration.kafka, topic: configuration.roomsTopic, logger: logger)
+        }
         self.logger = logger
         self.metrics = FanoutMetrics(factory: metricsFactory)
     }
@@ -43,6 +46,7 @@ public actor Fanout: Service {
         }
         await commitPositions()
         await consumer.close()
+        for reader in catchUpReaders { await reader.close() }
         for state in partitions.values {
             for waiter in state.waiters.removeAll() { waiter.resume(throwing: FanoutError.shuttingDown) }
         }

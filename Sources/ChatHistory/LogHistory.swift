@@ -55,9 +55,8 @@ public struct LogHistory: Sendable {
     public func message(at offset: Int64, room: RoomName, partition: Int32, watermarks: KafkaWatermarks) async throws -> ChatMessage? {
         guard offset >= watermarks.low, offset < watermarks.high else { return nil }
         let to = watermarks.high - offset <= scanLimit ? watermarks.high : offset + 1
-        let fold = try await reader.fold(partition: partition, from: offset, to: to, into: roomFold(room, partition: partition, from: offset)) {
-            $0.apply(offset: $1.offset, value: $1.value)
-        }
+        var fold = roomFold(room, partition: partition, from: offset)
+        for try await record in reader.records(partition: partition, from: offset, to: to) { fold.apply(offset: record.offset, value: record.value) }
         return fold.timeline(of: room)?.message(at: offset)
     }
 
@@ -65,9 +64,8 @@ public struct LogHistory: Sendable {
     /// The scan starts `duplicateSpan` earlier so that retries of earlier posts are recognised.
     public func visibleMessages(room: RoomName, partition: Int32, from: Int64, to: Int64, low: Int64) async throws -> [ChatMessage] {
         let start = max(low, from - duplicateSpan)
-        let fold = try await reader.fold(partition: partition, from: start, to: to, into: roomFold(room, partition: partition, from: start)) {
-            $0.apply(offset: $1.offset, value: $1.value)
-        }
+        var fold = roomFold(room, partition: partition, from: start)
+        for try await record in reader.records(partition: partition, from: start, to: to) { fold.apply(offset: record.offset, value: record.value) }
         return (fold.timeline(of: room)?.visibleMessages ?? []).filter { $0.offset >= from }
     }
 

@@ -151,9 +151,12 @@ struct ReplayCommand: AsyncParsableCommand {
             return try last.reader.window()
         }
         let start = max(tailFrom, watermarks.low)
-        let initial = ReplayRead(fold: PartitionLogFold(partition: partition, from: start, span: options.duplicateSpan, window: window, rooms: .only(room)))
-        let read = try await history.log.reader.fold(partition: partition, from: start, to: watermarks.high, into: initial) { $0.add($1) }
-        for folded in read.events where range.contains(offset: folded.logged.offset, timestamp: folded.logged.event.timestamp) {
+        var fold = PartitionLogFold(partition: partition, from: start, span: options.duplicateSpan, window: window, rooms: .only(room))
+        var tail: [FoldedEvent] = []
+        for try await record in history.log.reader.records(partition: partition, from: start, to: watermarks.high) {
+            if let folded = fold.apply(offset: record.offset, value: record.value) { tail.append(folded) }
+        }
+        for folded in tail where range.contains(offset: folded.logged.offset, timestamp: folded.logged.event.timestamp) {
             printer.event(folded.logged, source: "log", duplicate: folded.duplicateOf != nil)
         }
         printer.end()
@@ -179,18 +182,6 @@ struct ReplayCommand: AsyncParsableCommand {
             }
             printer.flush()
         }
-    }
-}
-
-/// The room's events of the log tail with the fold's verdicts, kept as the reader hands them over.
-struct ReplayRead: Sendable {
-    var fold: PartitionLogFold
-    private(set) var events: [FoldedEvent] = []
-
-    init(fold: PartitionLogFold) { self.fold = fold }
-
-    mutating func add(_ record: KafkaRecord) {
-        if let folded = fold.apply(offset: record.offset, value: record.value) { events.append(folded) }
     }
 }
 

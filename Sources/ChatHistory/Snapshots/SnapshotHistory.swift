@@ -69,9 +69,9 @@ public struct SnapshotHistory: Sendable {
     public func foldTail(room: RoomName, partition: Int32, from: Int64, to: Int64, low: Int64, window: [WindowEntry]) async throws
         -> SegmentContents
     {
-        let initial = SegmentFold(from: from, span: log.duplicateSpan, window: window, room: room, partition: partition)
-        let fold = try await log.reader.fold(partition: partition, from: max(from, low), to: to, into: initial) {
-            $0.apply(offset: $1.offset, value: $1.value)
+        var fold = SegmentFold(from: from, span: log.duplicateSpan, window: window, room: room, partition: partition)
+        for try await record in log.reader.records(partition: partition, from: max(from, low), to: to) {
+            fold.apply(offset: record.offset, value: record.value)
         }
         return fold.contents()
     }
