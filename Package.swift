@@ -64,8 +64,6 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -81,7 +79,7 @@ let package = Package(
         .target(
             name: "ChatFanout",
             dependencies: [
-                "Kafka", "ChatDomain", "ChatHistory",
+                "Kafka", "ChatDomain",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -92,7 +90,7 @@ let package = Package(
         .target(
             name: "ChatGateway",
             dependencies: [
-                "Kafka", "ChatDomain", "ChatHistory", "ChatCompactor", "ChatFanout", "ChatPresence", "AsyncOneShot",
+                "Kafka", "ChatDomain", "ChatHistory", "ChatFanout", "ChatPresence", "AsyncOneShot",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -100,7 +98,6 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -108,10 +105,24 @@ let package = Package(
             resources: [.copy("Resources/web")],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "ChatServer",
+            dependencies: [
+                "Kafka", "ChatDomain", "ChatHistory", "ChatCompactor", "ChatFanout", "ChatGateway", "ChatPresence", "ChatProvisioning",
+                "AsyncOneShot",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "chatd",
             dependencies: [
-                "ChatGateway", "ChatCompactor",
+                "ChatServer", "ChatGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -157,7 +168,7 @@ let package = Package(
         .executableTarget(
             name: "chat-bench",
             dependencies: [
-                "ChatGateway", "Kafka", "CKafkaBaseline", "AsyncOneShot",
+                "ChatServer", "ChatGateway", "Kafka", "CKafkaBaseline", "AsyncOneShot",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
@@ -184,7 +195,7 @@ let package = Package(
         .testTarget(
             name: "FuzzTests",
             dependencies: [
-                "ChatGateway", "ChatDomain", "Kafka",
+                "ChatServer", "ChatGateway", "ChatDomain", "Kafka",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -207,13 +218,13 @@ let package = Package(
         ),
         .testTarget(
             name: "LagTests",
-            dependencies: ["ChatLag", "ChatProvisioning", "ChatGateway", "Kafka", "ChatDomain"],
+            dependencies: ["ChatLag", "ChatProvisioning", "ChatServer", "ChatGateway", "Kafka", "ChatDomain"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "ChatGateway", "ChatFanout", "Kafka", "ChatDomain", "AsyncOneShot",
+                "ChatServer", "ChatGateway", "ChatFanout", "ChatProvisioning", "Kafka", "ChatDomain", "AsyncOneShot",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -223,7 +234,7 @@ let package = Package(
         .testTarget(
             name: "HistoryTests",
             dependencies: [
-                "ChatHistory", "ChatCompactor", "ChatDomain", "ChatFanout", "ChatGateway", "Kafka",
+                "ChatHistory", "ChatCompactor", "ChatDomain", "ChatFanout", "ChatServer", "ChatGateway", "Kafka",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Metrics", package: "swift-metrics"),

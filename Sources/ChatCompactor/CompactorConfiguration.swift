@@ -8,7 +8,7 @@ public struct CompactorConfiguration: Sendable {
     public var kafka: KafkaConfiguration
     public var topic: String = ChatTopics.rooms
     /// Consumer group under which the compactor commits what its manifests cover.
-    public var groupID: String = "chat-compactor"
+    public var groupID: String = ChatConsumerGroups.compactor
     /// Root of the snapshot directory (`--snapshots`).
     public var snapshotRoot: String
     /// Must equal the gateways' duplicate span: the compactor judges retries by the same rule.

@@ -1,5 +1,4 @@
 import ChatDomain
-import ChatHistory
 
 extension Fanout {
     /// A history page served from the room's cache, or `nil` when the cache cannot answer it

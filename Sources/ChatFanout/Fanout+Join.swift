@@ -1,5 +1,4 @@
 import ChatDomain
-import ChatHistory
 import Kafka
 
 /// Where a join starts, as the `joined` reply tells the client.
@@ -134,7 +133,7 @@ extension Fanout {
     ///
     /// Events older than the log start come from the history snapshots: each surviving message
     /// once, with its edits folded in, and the edits and deletes of older messages
-    /// (``RoomHistoryView/events(after:partition:)``); the log continues where they end.
+    /// (``CatchUpSource/catchUp(room:partition:after:low:)``); the log continues where they end.
     func readRoomEvents(room: RoomName, partition: Int32, from: Int64, to: Int64) async throws -> [CachedEvent] {
         var snapshotEvents: [CachedEvent] = []
         var logFrom = from
@@ -171,9 +170,7 @@ extension Fanout {
     /// The duplicate window at `offset` from the history snapshots (`nil` without snapshots
     /// reaching it), for when retention deleted posts a retry after `offset` could repeat.
     func snapshotWindow(partition: Int32, at offset: Int64) async -> [WindowEntry]? {
-        guard let snapshots = configuration.snapshots, let layers = try? await snapshots.layers(partition: partition) else { return nil }
-        let span = configuration.duplicateSpan
-        return try? await SnapshotIO.run { try layers.window(at: offset, span: span) }
+        await configuration.snapshots?.window(partition: partition, at: offset, span: configuration.duplicateSpan)
     }
 }
 

@@ -1,5 +1,4 @@
 import ChatDomain
-import ChatHistory
 import Kafka
 import Logging
 import Metrics

@@ -1,5 +1,4 @@
 import ChatDomain
-import ChatHistory
 import Kafka
 
 /// Settings of a gateway node's fan-out.
@@ -8,7 +7,7 @@ public struct FanoutConfiguration: Sendable {
     public var kafka: KafkaConfiguration
     public var roomsTopic: String
     /// History snapshots: a join whose `since` is older than the log start catches up from them.
-    public var snapshots: SnapshotStore?
+    public var snapshots: (any CatchUpSource)?
     /// Ephemeral room events (typing, read positions), read live from the same partition numbers.
     public var signalsTopic: String = "chat.signals"
     /// Consumer group under which the node commits its fan-out position (`chat-fanout-<node-id>`),

@@ -1,10 +1,10 @@
-import ChatHistory
+import Kafka
 import Metrics
 import Synchronization
 
 /// The gateway's metrics (Prometheus names), created through the node's own factory so that
 /// several nodes can live in one process (tests) without a global metrics system.
-final class GatewayMetrics: Sendable {
+public final class GatewayMetrics: Sendable {
     let sessions: Gauge
     let framesIn: Counter
     let framesOut: Counter
@@ -18,7 +18,7 @@ final class GatewayMetrics: Sendable {
     let historyReaderConsumers: Counter
     private let sessionCount = Atomic<Int>(0)
 
-    init(factory: any MetricsFactory) {
+    public init(factory: any MetricsFactory) {
         sessions = Gauge(label: "chat_sessions", dimensions: [], factory: factory)
         framesIn = Counter(label: "chat_frames_in_total", dimensions: [], factory: factory)
         framesOut = Counter(label: "chat_frames_out_total", dimensions: [], factory: factory)
@@ -31,7 +31,8 @@ final class GatewayMetrics: Sendable {
         sessions.record(0)
     }
 
-    var historyReaderObservers: SharedPartitionReader.Observers {
+    /// What the node's shared history reader reports into these metrics.
+    public var historyReaderObservers: KafkaPartitionReader.Observers {
         let scanned = historyRecordsScanned
         let consumers = historyReaderConsumers
         return .init(recordsRead: { scanned.increment(by: Int64($0)) }, consumerCreated: { consumers.increment() })

@@ -3,24 +3,12 @@ import ChatFanout
 import Foundation
 import HTTPTypes
 import Hummingbird
-import Prometheus
 
 /// The HTTP routes and the WebSocket endpoint of a gateway node.
 enum GatewayRoutes {
-    static func httpRouter(services: GatewayServices, health: NodeHealth, prometheus: PrometheusCollectorRegistry) -> Router<ChatRequestContext> {
-        let router = Router(context: ChatRequestContext.self)
-        router.get("/healthz") { _, _ in "ok\n" }
-        router.get("/readyz") { _, _ -> Response in
-            let report = await health.readiness()
-            return jsonResponse(report.ready ? .ok : .serviceUnavailable, report.json)
-        }
-        router.get("/metrics") { _, _ -> Response in
-            var bytes: [UInt8] = []
-            prometheus.emit(into: &bytes)
-            return Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
-        }
+    /// The gateway's own routes; the operational ones (`/healthz`, `/readyz`, `/metrics`) are
+    /// the composition root's, shared with the compactor role.
+    static func addRoutes(to router: Router<ChatRequestContext>, services: GatewayServices) {
         // An upgrade the WebSocket path refused lands here (as does a plain GET): say why.
         router.get("/v1/ws") { request, context -> Response in
             if let refusal = services.configuration.originRefusal(request.headers[.origin]) { return errorResponse(.forbidden, .forbidden, refusal) }
@@ -47,7 +35,6 @@ enum GatewayRoutes {
             await history(request, context: context, services: services)
         }
         WebPageRoutes.register(on: router, logger: services.logger)
-        return router
     }
 
     private static func issueDevelopmentToken(_ request: Request, context: ChatRequestContext, authority: TokenAuthority) async -> Response {

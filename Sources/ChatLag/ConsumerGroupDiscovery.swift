@@ -10,9 +10,9 @@ import Logging
 /// reads the gateways' heartbeat records (`node:<id>` keys) from the compacted `chat.presence`
 /// topic instead; `chat-compactor` is always included.
 public struct ConsumerGroupDiscovery: Sendable {
-    public static let compactorGroup = "chat-compactor"
-    public static let fanoutPrefix = "chat-fanout-"
-    static let nodeKeyPrefix = "node:"
+    public static let compactorGroup = ChatConsumerGroups.compactor
+    public static let fanoutPrefix = ChatConsumerGroups.fanoutPrefix
+    static let nodeKeyPrefix = PresenceKeys.nodePrefix
 
     let admin: KafkaAdmin
     let configuration: KafkaConfiguration
@@ -57,7 +57,7 @@ public struct ConsumerGroupDiscovery: Sendable {
         }
         guard !assignment.isEmpty else { return [] }
         var readerConfiguration = configuration.withDefaults(["fetch.wait.max.ms": "10"])
-        readerConfiguration["group.id"] = readerConfiguration["group.id"] ?? "chat-lag-reader"
+        readerConfiguration["group.id"] = readerConfiguration["group.id"] ?? ChatConsumerGroups.lagReader
         let consumer = try KafkaConsumer(configuration: readerConfiguration, bufferCapacity: 10_000, logger: logger)
         try await consumer.assign(assignment)
         let deadline = ContinuousClock.now + timeout

@@ -1,3 +1,4 @@
+import ChatDomain
 import Kafka
 import Logging
 
@@ -20,7 +21,7 @@ public actor RecordTimestampReader {
             "max.partition.fetch.bytes": "65536",
             "auto.offset.reset": "earliest",
         ])
-        configuration["group.id"] = configuration["group.id"] ?? "chat-lag-reader"
+        configuration["group.id"] = configuration["group.id"] ?? ChatConsumerGroups.lagReader
         self.configuration = configuration
         self.logger = logger
     }

@@ -1,3 +1,4 @@
+import ChatDomain
 import Foundation
 
 /// A gateway node's heartbeat on `chat.presence` (key `node:<id>`).
@@ -78,7 +79,7 @@ public enum PresenceRecord: Sendable, Equatable {
         switch self {
         case .node(let heartbeat): Self.nodeKey(heartbeat.node)
         case .user(let presence): Self.userKey(presence.user, node: presence.node)
-        case .room(let presence): "room:\(presence.room)/\(presence.user)@\(presence.node)"
+        case .room(let presence): "\(PresenceKeys.roomPrefix)\(presence.room)/\(presence.user)@\(presence.node)"
         }
     }
 
@@ -90,9 +91,9 @@ public enum PresenceRecord: Sendable, Equatable {
         }
     }
 
-    public static func nodeKey(_ node: String) -> String { "node:\(node)" }
+    public static func nodeKey(_ node: String) -> String { PresenceKeys.nodePrefix + node }
 
-    static func userKey(_ user: String, node: String) -> String { "user:\(user)@\(node)" }
+    static func userKey(_ user: String, node: String) -> String { "\(PresenceKeys.userPrefix)\(user)@\(node)" }
 
     private struct Record: Codable {
         var type: String

@@ -1,5 +1,6 @@
 import AsyncOneShot
 import ChatGateway
+import ChatServer
 import Foundation
 import Hummingbird
 import HummingbirdWebSocket

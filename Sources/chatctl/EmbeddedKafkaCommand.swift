@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChatDomain
+import ChatProvisioning
 import Foundation
 import Kafka
 import Logging

@@ -1,10 +1,13 @@
 import ArgumentParser
-import ChatGateway
+import ChatServer
 import Foundation
 import Logging
 import ServiceLifecycle
 
 /// The chat server. With no brokers it starts an embedded Kafka cluster (development).
+///
+/// It only parses options: what they mean, their environment variables and defaults are
+/// ``ChatSettings``, and ChatServer builds and runs the node.
 @main
 struct Chatd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,165 +15,91 @@ struct Chatd: AsyncParsableCommand {
         abstract: "Real-time chat gateway on Kafka.",
         discussion: "Every option can also be set by an environment variable (shown in brackets); options win over the environment.")
 
-    @Option(help: "Kafka bootstrap servers host:port,... [CHAT_BROKERS]. Absent: an embedded development cluster.")
-    var brokers: String?
-
-    @Option(help: "HTTP and WebSocket port [CHAT_PORT, default 8080].")
-    var port: Int?
-
-    @Option(help: "Address to listen on [CHAT_HOST, default 0.0.0.0].")
-    var host: String?
-
-    @Option(help: "This node's id, unique in the cluster [CHAT_NODE_ID, default: hostname].")
-    var nodeId: String?
-
-    @Option(
-        help:
-            "HS256 secret of client tokens, at least 32 random bytes, e.g. `openssl rand -hex 32` [CHAT_JWT_SECRET]. Absent (embedded cluster only): development tokens from POST /v1/dev/token."
-    )
-    var jwtSecret: String?
-
-    @Option(help: "PEM file of the RS256 public key of client tokens [CHAT_JWT_PUBLIC_KEY_FILE].")
-    var jwtPublicKeyFile: String?
-
-    @Option(help: "Tokens must carry this aud claim [CHAT_JWT_AUDIENCE]. Absent: aud is not checked.")
-    var jwtAudience: String?
-
-    @Option(help: "Tokens must carry this iss claim [CHAT_JWT_ISSUER]. Absent: iss is not checked.")
-    var jwtIssuer: String?
-
-    @Flag(help: "Test clusters only: development tokens (POST /v1/dev/token, anyone may mint any token) with --brokers and no JWT key [CHAT_INSECURE_DEV_TOKENS=1].")
-    var insecureDevTokens = false
-
-    @Option(help: "Allowed WebSocket Origin, repeatable [CHAT_ALLOWED_ORIGINS, comma-separated]. Absent: any.")
-    var allowedOrigin: [String] = []
-
-    @Option(help: "librdkafka property key=value for every Kafka client, repeatable [CHAT_KAFKA_PROPERTIES, comma-separated].")
-    var kafkaProperty: [String] = []
-
-    @Option(help: "librdkafka property key=value for consumers only, repeatable [CHAT_KAFKA_CONSUMER_PROPERTIES, comma-separated].")
-    var kafkaConsumerProperty: [String] = []
-
-    @Option(help: "Room partition count rooms are hashed over [CHAT_ROOM_PARTITIONS, default: partitions of chat.rooms].")
-    var roomPartitions: Int32?
-
-    @Option(help: "Partitions per topic of the embedded cluster [CHAT_EMBEDDED_PARTITIONS, default 8].")
-    var embeddedPartitions: Int?
-
-    @Option(help: "Seconds between WebSocket pings; a client silent until the next one is dropped [CHAT_PING_INTERVAL, default 30].")
-    var pingInterval: Int?
-
-    @Option(help: "/readyz answers 503 while the fan-out is more than this many messages behind [CHAT_READY_LAG_LIMIT, default 10000].")
-    var readyLagLimit: Int64?
-
-    @Option(help: "Seconds between this node's presence heartbeats [CHAT_PRESENCE_HEARTBEAT, default 5].")
-    var presenceHeartbeat: Int?
-
-    @Option(help: "Seconds without heartbeat after which a node's users are offline [CHAT_PRESENCE_STALE_AFTER, default 30].")
-    var presenceStaleAfter: Int?
-
-    @Option(help: "What the process runs: gateway, compactor or all [CHAT_ROLE, default: all with the embedded cluster, else gateway].")
-    var role: ChatdRole?
-
-    @Option(help: "History snapshot directory, shared by gateways and the compactor [CHAT_SNAPSHOT_DIR, default ./data/snapshots].")
-    var snapshots: String?
-
-    @Option(help: "Most records before a partition's end a log-only history page or edit/delete lookup reads [CHAT_HISTORY_SCAN_LIMIT, default 100000].")
-    var historyScanLimit: Int64?
-
-    @Flag(help: "Production mode: refuse to start without --brokers and a JWT secret or key [CHAT_PRODUCTION=1].")
-    var production = false
-
-    @Option(help: "Log level: trace, debug, info, notice, warning, error [CHAT_LOG_LEVEL, default info].")
-    var logLevel: String?
+    @Option(help: .init(ChatSettings.brokers.help)) var brokers: String?
+    @Option(help: .init(ChatSettings.port.help)) var port: String?
+    @Option(help: .init(ChatSettings.host.help)) var host: String?
+    @Option(help: .init(ChatSettings.nodeID.help)) var nodeId: String?
+    @Option(help: .init(ChatSettings.jwtSecret.help)) var jwtSecret: String?
+    @Option(help: .init(ChatSettings.jwtPublicKeyFile.help)) var jwtPublicKeyFile: String?
+    @Option(help: .init(ChatSettings.jwtAudience.help)) var jwtAudience: String?
+    @Option(help: .init(ChatSettings.jwtIssuer.help)) var jwtIssuer: String?
+    @Flag(help: .init(ChatSettings.insecureDevTokens.help)) var insecureDevTokens = false
+    @Option(help: .init(ChatSettings.allowedOrigin.help)) var allowedOrigin: [String] = []
+    @Option(help: .init(ChatSettings.kafkaProperty.help)) var kafkaProperty: [String] = []
+    @Option(help: .init(ChatSettings.kafkaConsumerProperty.help)) var kafkaConsumerProperty: [String] = []
+    @Option(help: .init(ChatSettings.roomPartitions.help)) var roomPartitions: String?
+    @Option(help: .init(ChatSettings.embeddedPartitions.help)) var embeddedPartitions: String?
+    @Option(help: .init(ChatSettings.pingInterval.help)) var pingInterval: String?
+    @Option(help: .init(ChatSettings.readyLagLimit.help)) var readyLagLimit: String?
+    @Option(help: .init(ChatSettings.presenceHeartbeat.help)) var presenceHeartbeat: String?
+    @Option(help: .init(ChatSettings.presenceStaleAfter.help)) var presenceStaleAfter: String?
+    @Option(help: .init(ChatSettings.role.help)) var role: String?
+    @Option(help: .init(ChatSettings.snapshots.help)) var snapshots: String?
+    @Option(help: .init(ChatSettings.historyScanLimit.help)) var historyScanLimit: String?
+    @Flag(help: .init(ChatSettings.production.help)) var production = false
+    @Option(help: .init(ChatSettings.logLevel.help)) var logLevel: String?
 
     @OptionGroup(title: "Limits")
     var limits: LimitOptions
 
+    /// What was given on the command line, by setting.
+    var given: [ChatSetting: [String]] {
+        var given = limits.given
+        func add(_ setting: ChatSetting, _ value: String?) { if let value { given[setting] = [value] } }
+        add(ChatSettings.brokers, brokers)
+        add(ChatSettings.port, port)
+        add(ChatSettings.host, host)
+        add(ChatSettings.nodeID, nodeId)
+        add(ChatSettings.jwtSecret, jwtSecret)
+        add(ChatSettings.jwtPublicKeyFile, jwtPublicKeyFile)
+        add(ChatSettings.jwtAudience, jwtAudience)
+        add(ChatSettings.jwtIssuer, jwtIssuer)
+        add(ChatSettings.insecureDevTokens, insecureDevTokens ? "1" : nil)
+        given[ChatSettings.allowedOrigin] = allowedOrigin
+        given[ChatSettings.kafkaProperty] = kafkaProperty
+        given[ChatSettings.kafkaConsumerProperty] = kafkaConsumerProperty
+        add(ChatSettings.roomPartitions, roomPartitions)
+        add(ChatSettings.embeddedPartitions, embeddedPartitions)
+        add(ChatSettings.pingInterval, pingInterval)
+        add(ChatSettings.readyLagLimit, readyLagLimit)
+        add(ChatSettings.presenceHeartbeat, presenceHeartbeat)
+        add(ChatSettings.presenceStaleAfter, presenceStaleAfter)
+        add(ChatSettings.role, role)
+        add(ChatSettings.snapshots, snapshots)
+        add(ChatSettings.historyScanLimit, historyScanLimit)
+        add(ChatSettings.production, production ? "1" : nil)
+        add(ChatSettings.logLevel, logLevel)
+        return given
+    }
+
     func run() async throws {
-        let environment = ProcessInfo.processInfo.environment
+        let settings: ChatSettings.Resolved
+        do {
+            settings = try ChatSettings.resolve(options: given, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            throw ValidationError(error.description)
+        }
         var logger = Logger(label: "chatd")
-        logger.logLevel = Logger.Level(rawValue: logLevel ?? environment["CHAT_LOG_LEVEL"] ?? "info") ?? .info
-
-        let nodeID = nodeId ?? environment["CHAT_NODE_ID"] ?? ProcessInfo.processInfo.hostName
-        var gateway = GatewayConfiguration(nodeID: nodeID)
-        gateway.port = port ?? environment["CHAT_PORT"].flatMap(Int.init) ?? 8080
-        gateway.host = host ?? environment["CHAT_HOST"] ?? "0.0.0.0"
-        let origins = allowedOrigin.isEmpty ? (environment["CHAT_ALLOWED_ORIGINS"].map(Self.list) ?? []) : allowedOrigin
-        gateway.allowedOrigins = Set(origins)
-        if let seconds = pingInterval ?? environment["CHAT_PING_INTERVAL"].flatMap(Int.init) { gateway.pingInterval = .seconds(seconds) }
-        if let limit = readyLagLimit ?? environment["CHAT_READY_LAG_LIMIT"].flatMap(Int64.init) {
-            guard limit >= 0 else { throw ValidationError("--ready-lag-limit must not be negative") }
-            gateway.readyLagLimit = limit
-        }
-
-        var configuration = ChatNodeConfiguration(gateway: gateway)
-        configuration.brokers = brokers ?? environment["CHAT_BROKERS"].flatMap { $0.isEmpty ? nil : $0 }
-        configuration.roomPartitions = roomPartitions ?? environment["CHAT_ROOM_PARTITIONS"].flatMap(Int32.init)
-        configuration.embeddedPartitions = embeddedPartitions ?? environment["CHAT_EMBEDDED_PARTITIONS"].flatMap(Int.init) ?? 8
-        if let seconds = presenceHeartbeat ?? environment["CHAT_PRESENCE_HEARTBEAT"].flatMap(Int.init) {
-            configuration.presenceHeartbeatInterval = .seconds(seconds)
-        }
-        if let seconds = presenceStaleAfter ?? environment["CHAT_PRESENCE_STALE_AFTER"].flatMap(Int.init) {
-            configuration.presenceStaleAfter = .seconds(seconds)
-        }
-        try limits.apply(to: &configuration)
-        configuration.production = production || environment["CHAT_PRODUCTION"] == "1"
-        if let limit = historyScanLimit ?? environment["CHAT_HISTORY_SCAN_LIMIT"].flatMap(Int64.init) {
-            guard limit >= 1 else { throw ValidationError("--history-scan-limit must be at least 1") }
-            configuration.historyScanLimit = limit
-        }
-        configuration.snapshotDirectory = snapshots ?? environment["CHAT_SNAPSHOT_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "./data/snapshots"
-        let role = try self.role ?? environment["CHAT_ROLE"].map(ChatdRole.parse)
-        if let role { configuration.runsCompactor = role == .all }
-        let properties = kafkaProperty.isEmpty ? (environment["CHAT_KAFKA_PROPERTIES"].map(Self.list) ?? []) : kafkaProperty
-        configuration.kafkaProperties = try Self.properties(properties, option: "--kafka-property")
-        let consumerProperties =
-            kafkaConsumerProperty.isEmpty ? (environment["CHAT_KAFKA_CONSUMER_PROPERTIES"].map(Self.list) ?? []) : kafkaConsumerProperty
-        configuration.consumerProperties = try Self.properties(consumerProperties, option: "--kafka-consumer-property")
-        if let secret = jwtSecret ?? environment["CHAT_JWT_SECRET"], !secret.isEmpty {
-            configuration.authentication = .sharedSecret(secret)
-        } else if let path = jwtPublicKeyFile ?? environment["CHAT_JWT_PUBLIC_KEY_FILE"] {
-            guard let pem = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw ValidationError("cannot read the JWT public key file \(path)")
-            }
-            configuration.authentication = .publicKey(pem)
-        }
-
-        configuration.jwtAudience = jwtAudience ?? environment["CHAT_JWT_AUDIENCE"].flatMap { $0.isEmpty ? nil : $0 }
-        configuration.jwtIssuer = jwtIssuer ?? environment["CHAT_JWT_ISSUER"].flatMap { $0.isEmpty ? nil : $0 }
-        configuration.insecureDevelopmentTokens = insecureDevTokens || environment["CHAT_INSECURE_DEV_TOKENS"] == "1"
-
-        if role == .compactor {
-            try await runCompactor(configuration: configuration, logger: logger)
-            return
-        }
+        logger.logLevel = settings.logLevel
         let node: ChatNode
         do {
-            node = try await ChatNode.build(configuration: configuration, logger: logger)
+            node = try await ChatNode.build(configuration: settings.configuration, logger: logger)
         } catch let error as ChatNodeStartupError {
             logger.critical("\(error.description)")
             throw ExitCode(2)
         }
         Task {
             let port = await node.boundPort()
-            logger.info("chatd listening", metadata: ["port": "\(port)", "node": "\(nodeID)", "kafka": "\(node.bootstrapServers)"])
+            if node.role == .compactor {
+                logger.info("chatd compactor running", metadata: ["port": "\(port)", "snapshots": "\(node.configuration.snapshotDirectory ?? "")"])
+            } else {
+                logger.info(
+                    "chatd listening",
+                    metadata: ["port": "\(port)", "node": "\(node.configuration.gateway.nodeID)", "kafka": "\(node.bootstrapServers)"])
+            }
         }
         let group = ServiceGroup(
             configuration: .init(services: [.init(service: node)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
-    }
-
-    static func properties(_ pairs: [String], option: String) throws -> [String: String] {
-        var properties: [String: String] = [:]
-        for pair in pairs {
-            guard let separator = pair.firstIndex(of: "=") else { throw ValidationError("\(option) takes key=value, got \(pair)") }
-            properties[String(pair[..<separator])] = String(pair[pair.index(after: separator)...])
-        }
-        return properties
-    }
-
-    static func list(_ text: String) -> [String] {
-        text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 }

@@ -1,5 +1,6 @@
 import ChatDomain
 import ChatGateway
+import ChatServer
 import Foundation
 import HummingbirdWSClient
 import Logging

@@ -1,4 +1,5 @@
 import ChatGateway
+import ChatServer
 import Foundation
 import HTTPTypes
 import NIOWebSocket

@@ -1,5 +1,6 @@
 import ChatDomain
 import ChatGateway
+import ChatServer
 import ChatHistory
 import Foundation
 import HummingbirdTesting
@@ -25,7 +26,7 @@ struct GatewayHistoryTests {
             configuration.consumerProperties["fetch.wait.max.ms"] = "2"
             configuration.authentication = .sharedSecret(Self.secret)
             configuration.snapshotDirectory = root
-            configuration.runsCompactor = true
+            configuration.role = .all
             let node = try await ChatNode.build(configuration: configuration, logger: quietLogger("test.node"))
             let group = ServiceGroup(configuration: .init(services: [.init(service: node)], logger: quietLogger("test.group")))
             let running = Task { try await group.run() }

@@ -2,6 +2,7 @@ import ChatCompactor
 import ChatDomain
 import ChatFanout
 import ChatHistory
+import ChatServer
 import Foundation
 import Kafka
 import Metrics
@@ -68,7 +69,7 @@ struct RetentionTests {
             var fanoutConfiguration = FanoutConfiguration(
                 kafka: fixture.kafka, groupID: "chat-fanout-test", partitioner: RoomPartitioner(partitionCount: 1), epoch: epoch)
             fanoutConfiguration.duplicateSpan = Self.span
-            fanoutConfiguration.snapshots = SnapshotStore(directory: SnapshotDirectory(root: root, epoch: epoch))
+            fanoutConfiguration.snapshots = SnapshotCatchUpSource(store: SnapshotStore(directory: SnapshotDirectory(root: root, epoch: epoch)))
             let fanout = try Fanout(configuration: fanoutConfiguration, admin: fixture.admin, metricsFactory: NOOPMetricsHandler.instance, logger: quietLogger("test.fanout"))
             let group = ServiceGroup(configuration: .init(services: [.init(service: fanout)], logger: quietLogger("test.group")))
             let running = Task { try await group.run() }

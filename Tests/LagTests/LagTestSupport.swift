@@ -1,4 +1,5 @@
 import ChatDomain
+import ChatProvisioning
 import ChatGateway
 import ChatLag
 import Foundation

@@ -1,5 +1,7 @@
 import ChatDomain
+import ChatProvisioning
 import ChatGateway
+import ChatServer
 import Foundation
 import Kafka
 import ServiceLifecycle

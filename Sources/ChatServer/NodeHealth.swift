@@ -2,10 +2,11 @@ import ChatDomain
 import ChatFanout
 import Kafka
 
-/// Answers `/readyz`: Kafka reachable and the fan-out caught up.
+/// Answers `/readyz`: Kafka reachable and, on a node with a gateway, the fan-out caught up.
 struct NodeHealth: Sendable {
     let admin: KafkaAdmin
-    let fanout: Fanout
+    /// `nil` on a compactor-only node: it has no fan-out to lag.
+    let fanout: Fanout?
     let lagLimit: Int64
 
     struct Report {
@@ -16,6 +17,11 @@ struct NodeHealth: Sendable {
     func readiness() async -> Report {
         var writer = JSONWriter()
         let kafkaReachable = (try? await admin.partitionCount(topic: ChatTopics.rooms, timeout: .seconds(2))) != nil
+        guard let fanout else {
+            writer.add("ready", kafkaReachable)
+            writer.add("kafka", kafkaReachable ? "reachable" : "unreachable")
+            return Report(ready: kafkaReachable, json: writer.finish())
+        }
         let lag = await fanout.totalLag()
         let ready = kafkaReachable && lag <= lagLimit
         writer.add("ready", ready)

@@ -1,3 +1,5 @@
+import ChatDomain
+
 /// The topics of the system with their partition counts, replication and configuration: the one
 /// definition that `chatctl topics apply`, `chatctl kafka` and the embedded cluster of `chatd` use.
 public struct ChatTopicLayout: Sendable, Hashable {

@@ -1,8 +1,21 @@
+import ChatCompactor
 import ChatDomain
+import ChatGateway
 import Kafka
 
-/// Everything a `chatd` process is configured with.
+/// What a chat process runs.
+public enum ChatNodeRole: String, Sendable, CaseIterable {
+    /// The WebSocket gateway only.
+    case gateway
+    /// The history compactor only, with the operational routes.
+    case compactor
+    /// Gateway and compactor in one process.
+    case all
+}
+
+/// Everything a `chatd` process is configured with, whatever its role.
 public struct ChatNodeConfiguration: Sendable {
+    /// The gateway's settings; a compactor-only node uses only its host and port.
     public var gateway: GatewayConfiguration
     /// `host:port,...` of a real cluster; `nil` starts an embedded cluster in the process.
     public var brokers: String?
@@ -36,9 +49,12 @@ public struct ChatNodeConfiguration: Sendable {
     public var historyReaderQueueLimit: Int = 256
     /// Root of the history snapshot directory (`--snapshots`); `nil` reads history from the log only.
     public var snapshotDirectory: String?
-    /// Whether the node also runs the compactor (needs ``snapshotDirectory``); `nil` runs it exactly
-    /// when the cluster is embedded, so a development node keeps its history without more setup.
-    public var runsCompactor: Bool?
+    /// What the node runs; `nil` runs gateway and compactor exactly when the cluster is embedded,
+    /// so a development node keeps its history without more setup, else the gateway only. The
+    /// compactor needs ``snapshotDirectory``.
+    public var role: ChatNodeRole?
+    /// When the compactor writes and merges segments.
+    public var compactionPolicy = CompactionPolicy()
     /// How often the node heartbeats on `chat.presence`.
     public var presenceHeartbeatInterval: Duration = .seconds(5)
     /// A node silent this long has its users marked offline everywhere.

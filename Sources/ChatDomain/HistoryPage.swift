@@ -1,5 +1,3 @@
-import ChatDomain
-
 /// Messages of a room for a `history` reply: oldest first, edits applied, deleted ones absent.
 public struct HistoryPage: Sendable, Equatable {
     public var messages: [ChatMessage]

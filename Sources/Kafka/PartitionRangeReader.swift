@@ -1,4 +1,3 @@
-import Kafka
 import Logging
 
 /// Reads ranges of offsets of one topic's partitions as ``KafkaPartitionRecords``: through a
