@@ -11,7 +11,14 @@ let package = Package(
     products: [
         .executable(name: "chatd", targets: ["chatd"]),
         .executable(name: "chatctl", targets: ["chatctl"]),
-        .executable(name: "chat-soak", targets: ["chat-soak"]),
+        // The libraries Benchmarks/Package.swift (benchmarks and the soak) builds on.
+        .library(name: "Kafka", targets: ["Kafka"]),
+        .library(name: "AsyncOneShot", targets: ["AsyncOneShot"]),
+        .library(name: "ChatDomain", targets: ["ChatDomain"]),
+        .library(name: "ChatHistory", targets: ["ChatHistory"]),
+        .library(name: "ChatCompactor", targets: ["ChatCompactor"]),
+        .library(name: "ChatPresence", targets: ["ChatPresence"]),
+        .library(name: "ChatGateway", targets: ["ChatGateway"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
@@ -134,53 +141,6 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(
-            name: "history-bench",
-            dependencies: [
-                "Kafka", "ChatDomain", "ChatHistory", "ChatCompactor",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .target(name: "CKafkaBaseline", dependencies: ["CRdKafka"]),
-        .executableTarget(
-            name: "kafka-bench",
-            dependencies: [
-                "Kafka", "CKafkaBaseline",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .executableTarget(
-            name: "chat-bench",
-            dependencies: [
-                "ChatGateway", "Kafka", "CKafkaBaseline", "AsyncOneShot",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
-                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .executableTarget(
-            name: "chat-soak",
-            dependencies: [
-                "AsyncOneShot",
-                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOWebSocket", package: "swift-nio"),
-            ],
-            swiftSettings: swiftSettings
-        ),
         .testTarget(
             name: "FuzzTests",
             dependencies: [
@@ -188,11 +148,6 @@ let package = Package(
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: swiftSettings
-        ),
-        .executableTarget(
-            name: "presence-bench",
-            dependencies: ["ChatPresence"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
