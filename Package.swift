@@ -141,10 +141,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What the test targets share: child processes, seeded randomness, the frame fuzzer, loggers.
+        .target(
+            name: "ChatTestSupport",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            path: "Tests/ChatTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "FuzzTests",
             dependencies: [
-                "ChatGateway", "ChatDomain", "Kafka",
+                "ChatGateway", "ChatDomain", "Kafka", "ChatTestSupport",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -157,18 +164,18 @@ let package = Package(
         ),
         .testTarget(
             name: "ChatDomainTests",
-            dependencies: ["ChatDomain"],
+            dependencies: ["ChatDomain", "ChatTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "LagTests",
-            dependencies: ["ChatLag", "ChatProvisioning", "ChatGateway", "Kafka", "ChatDomain"],
+            dependencies: ["ChatLag", "ChatProvisioning", "ChatGateway", "Kafka", "ChatDomain", "ChatTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "ChatGateway", "ChatFanout", "Kafka", "ChatDomain", "AsyncOneShot",
+                "ChatGateway", "ChatFanout", "Kafka", "ChatDomain", "AsyncOneShot", "ChatTestSupport",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -178,7 +185,7 @@ let package = Package(
         .testTarget(
             name: "HistoryTests",
             dependencies: [
-                "ChatHistory", "ChatCompactor", "ChatDomain", "ChatFanout", "ChatGateway", "Kafka",
+                "ChatHistory", "ChatCompactor", "ChatDomain", "ChatFanout", "ChatGateway", "Kafka", "ChatTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -1,8 +1,8 @@
 // swift-tools-version:6.0
 // The benchmarks and the reliability soak, kept out of the product's package: they build on the
 // root package's libraries (path dependency) and are run by tools/bench-*.sh, tools/soak.sh and the
-// soak step of tools/test.sh. Those scripts build with `--package-path Benchmarks --scratch-path .build`
-// so that the dependencies compiled for the root package are reused (see docs/benchmarks.md).
+// soak step of tools/test.sh, through tools/build-benchmarks.sh, which builds in the root's .build
+// (`--package-path Benchmarks --scratch-path .build`) so that the root's compiled dependencies are reused.
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [

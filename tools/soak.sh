@@ -19,6 +19,6 @@ for product in chatd chatctl; do
 done
 # chat-soak is in the nested Benchmarks package, built in the root's .build (its dependencies are
 # reused, and it lands next to chatd and chatctl, where it looks for them).
-swift build -c "$configuration" --package-path Benchmarks --scratch-path .build --product chat-soak >&2
+bash tools/build-benchmarks.sh -c "$configuration" --product chat-soak >&2
 bin="$(swift build -c "$configuration" --show-bin-path)"
 exec "$bin/chat-soak" "$@"

@@ -27,9 +27,10 @@ echo "== reliability soak (short)" >&2
 # gateways' sessions reconnect at once; then the delivery audit and the memory check (about 65 s;
 # the long run is tools/soak.sh, see docs/benchmarks.md). The seed is random and printed: rerun a
 # failure with --seed. chat-soak lives in the nested Benchmarks package; building it in the root's
-# .build reuses the dependencies compiled above and puts it next to chatd and chatctl.
+# .build reuses the dependencies compiled above (only chat-soak compiles) and puts it next to chatd
+# and chatctl.
 soak_status=0
-if swift build --package-path Benchmarks --scratch-path .build --product chat-soak; then
+if bash tools/build-benchmarks.sh --product chat-soak; then
   "$(swift build --show-bin-path)/chat-soak" --duration 60 || soak_status=$?
 else
   soak_status=$?

@@ -1,4 +1,5 @@
 import ChatGateway
+import ChatTestSupport
 import Foundation
 import HTTPTypes
 import NIOWebSocket

@@ -1,6 +1,7 @@
 import ChatDomain
 import ChatGateway
 import ChatHistory
+import ChatTestSupport
 import Foundation
 import HummingbirdTesting
 import NIOCore

@@ -2,6 +2,7 @@ import ChatCompactor
 import ChatDomain
 import ChatFanout
 import ChatHistory
+import ChatTestSupport
 import Foundation
 import Kafka
 import Metrics
