@@ -7,6 +7,7 @@
 # The two packages share one scratch directory but not one build plan: SwiftPM keeps a single
 # .build/<configuration>.yaml and can reuse the other package's as if it were its own (the root
 # build then misses changed sources), so the plan is dropped before and after: each side plans anew.
+# They also share .build/checkouts, so the nested package starts from the root's Package.resolved.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 configuration=debug
@@ -16,6 +17,8 @@ for argument in "$@"; do
   case "$argument" in -c=*|--configuration=*) configuration=${argument#*=} ;; esac
   previous=$argument
 done
+# The same dependency versions as the root's: both packages check out into the same .build.
+[ -f Package.resolved ] && cp Package.resolved Benchmarks/Package.resolved
 rm -f ".build/$configuration.yaml"
 status=0
 swift build --package-path Benchmarks --scratch-path .build "$@" || status=$?
