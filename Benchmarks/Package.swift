@@ -6,7 +6,7 @@
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("ExistentialAny")
 ]
 
 // A path dependency's identity is the name of its directory: the clone's, whatever it is called.

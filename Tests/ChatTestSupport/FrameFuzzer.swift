@@ -5,7 +5,9 @@ import Foundation
 public struct FrameFuzzer {
     public var random: SeededGenerator
 
-    public static let ops = ["join", "leave", "send", "edit", "delete", "history", "typing", "read", "presence", "ping", "", "JOIN", "nope", "send\u{0}"]
+    public static let ops = [
+        "join", "leave", "send", "edit", "delete", "history", "typing", "read", "presence", "ping", "", "JOIN", "nope", "send\u{0}",
+    ]
     public static let fields = ["op", "id", "room", "since", "cmid", "body", "msgId", "before", "limit", "cursor", "extra", ""]
     public static let numbers = [
         "0", "-0", "1e999999", "-1e999999", "123456789012345678901234567890123456789", "9223372036854775808", "-9223372036854775809",

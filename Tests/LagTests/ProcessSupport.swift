@@ -18,14 +18,8 @@ final class EmbeddedKafkaProcess: Sendable {
     }
 
     static func start(_ arguments: [String] = []) async throws -> EmbeddedKafkaProcess {
-        let child = try ChildProcess(try chatctlPath(), ["kafka"] + arguments)
-        do {
-            let bootstrap = try await child.stdout.nextLine()
-            return EmbeddedKafkaProcess(child: child, bootstrap: bootstrap)
-        } catch {
-            child.terminate()
-            throw error
-        }
+        let (child, bootstrap) = try await ChildProcess.chatctlKafka(arguments, chatctl: try chatctlPath())
+        return EmbeddedKafkaProcess(child: child, bootstrap: bootstrap)
     }
 
     /// Sends a stdin command and returns its answer ("ok" or "error: ...").

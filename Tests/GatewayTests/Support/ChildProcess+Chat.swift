@@ -4,15 +4,7 @@ import Foundation
 extension ChildProcess {
     /// Starts `chatctl kafka` and returns it with its bootstrap servers.
     static func kafka(partitions: Int = 4) async throws -> (ChildProcess, String) {
-        let kafka = try ChildProcess("chatctl", ["kafka", "--partitions", "\(partitions)"])
-        do {
-            let line = try await kafka.stdout.nextLine(timeout: .seconds(30))
-            guard line.contains(":") else { throw WSTestClientError.timeout("chatctl kafka bootstrap line, got \(line)") }
-            return (kafka, line.trimmingCharacters(in: .whitespaces))
-        } catch {
-            kafka.stop()
-            throw error
-        }
+        try await chatctlKafka(["--partitions", "\(partitions)"])
     }
 
     /// Starts a `chatd` on `brokers` and returns it with its port.
