@@ -11,7 +11,15 @@ let package = Package(
     products: [
         .executable(name: "chatd", targets: ["chatd"]),
         .executable(name: "chatctl", targets: ["chatctl"]),
-        .executable(name: "chat-soak", targets: ["chat-soak"]),
+        // The libraries Benchmarks/Package.swift (benchmarks and the soak) builds on.
+        .library(name: "Kafka", targets: ["Kafka"]),
+        .library(name: "AsyncOneShot", targets: ["AsyncOneShot"]),
+        .library(name: "ChatDomain", targets: ["ChatDomain"]),
+        .library(name: "ChatHistory", targets: ["ChatHistory"]),
+        .library(name: "ChatCompactor", targets: ["ChatCompactor"]),
+        .library(name: "ChatPresence", targets: ["ChatPresence"]),
+        .library(name: "ChatGateway", targets: ["ChatGateway"]),
+        .library(name: "ChatServer", targets: ["ChatServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
@@ -145,65 +153,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(
-            name: "history-bench",
-            dependencies: [
-                "Kafka", "ChatDomain", "ChatHistory", "ChatCompactor",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .target(name: "CKafkaBaseline", dependencies: ["CRdKafka"]),
-        .executableTarget(
-            name: "kafka-bench",
-            dependencies: [
-                "Kafka", "CKafkaBaseline",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .executableTarget(
-            name: "chat-bench",
-            dependencies: [
-                "ChatServer", "ChatGateway", "Kafka", "CKafkaBaseline", "AsyncOneShot",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
-                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .executableTarget(
-            name: "chat-soak",
-            dependencies: [
-                "AsyncOneShot",
-                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOWebSocket", package: "swift-nio"),
-            ],
+        // What the test targets share: child processes, seeded randomness, the frame fuzzer, loggers.
+        .target(
+            name: "ChatTestSupport",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            path: "Tests/ChatTestSupport",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "FuzzTests",
             dependencies: [
-                "ChatServer", "ChatGateway", "ChatDomain", "Kafka",
+                "ChatServer", "ChatGateway", "ChatDomain", "ChatTestSupport", "Kafka",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: swiftSettings
-        ),
-        .executableTarget(
-            name: "presence-bench",
-            dependencies: ["ChatPresence"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -213,18 +176,18 @@ let package = Package(
         ),
         .testTarget(
             name: "ChatDomainTests",
-            dependencies: ["ChatDomain"],
+            dependencies: ["ChatDomain", "ChatTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "LagTests",
-            dependencies: ["ChatLag", "ChatProvisioning", "ChatServer", "ChatGateway", "Kafka", "ChatDomain"],
+            dependencies: ["ChatLag", "ChatProvisioning", "ChatServer", "ChatGateway", "Kafka", "ChatDomain", "ChatTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "ChatServer", "ChatGateway", "ChatFanout", "ChatProvisioning", "Kafka", "ChatDomain", "AsyncOneShot",
+                "ChatServer", "ChatGateway", "ChatFanout", "ChatProvisioning", "Kafka", "ChatDomain", "ChatTestSupport", "AsyncOneShot",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -234,7 +197,7 @@ let package = Package(
         .testTarget(
             name: "HistoryTests",
             dependencies: [
-                "ChatHistory", "ChatCompactor", "ChatDomain", "ChatFanout", "ChatServer", "ChatGateway", "Kafka",
+                "ChatHistory", "ChatCompactor", "ChatDomain", "ChatTestSupport", "ChatFanout", "ChatServer", "ChatGateway", "Kafka",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -13,7 +13,7 @@ output="${1:-bench-results/chat.json}"
 shift || true
 
 swift build -c release --product chatd >&2
-swift build -c release --product chat-bench >&2
+bash tools/build-benchmarks.sh -c release --product chat-bench >&2
 bin="$(swift build -c release --show-bin-path)"
 # Each idle session costs a descriptor on both sides, both counted against this shell's limit.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true

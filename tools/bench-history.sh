@@ -11,6 +11,6 @@ output="${1:-bench-results/history.json}"
 shift || true
 
 swift build -c release --product chatctl >&2
-swift build -c release --product history-bench >&2
+bash tools/build-benchmarks.sh -c release --product history-bench >&2
 bin="$(swift build -c release --show-bin-path)"
 "$bin/history-bench" --chatctl "$bin/chatctl" --output "$output" "$@"

@@ -31,7 +31,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 if [ -z "$server" ]; then
-  swift build -c release --product chat-bench >&2
+  bash tools/build-benchmarks.sh -c release --product chat-bench >&2
   server="$(swift build -c release --show-bin-path)/chat-bench"
 fi
 client=$server

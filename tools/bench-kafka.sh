@@ -9,6 +9,6 @@ cd "$(dirname "$0")/.."
 output="${1:-bench-results/kafka.json}"
 shift || true
 
-swift build -c release --product kafka-bench >&2
+bash tools/build-benchmarks.sh -c release --product kafka-bench >&2
 binary="$(swift build -c release --show-bin-path)/kafka-bench"
 "$binary" --output "$output" "$@"

@@ -14,8 +14,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 configuration="${CONFIGURATION:-release}"
 
-for product in chatd chatctl chat-soak; do
+for product in chatd chatctl; do
   swift build -c "$configuration" --product "$product" >&2
 done
+# chat-soak is in the nested Benchmarks package, built in the root's .build (its dependencies are
+# reused, and it lands next to chatd and chatctl, where it looks for them).
+bash tools/build-benchmarks.sh -c "$configuration" --product chat-soak >&2
 bin="$(swift build -c "$configuration" --show-bin-path)"
 exec "$bin/chat-soak" "$@"

@@ -1,4 +1,5 @@
 import ChatDomain
+import ChatTestSupport
 import Foundation
 import Testing
 

@@ -1,3 +1,4 @@
+import ChatTestSupport
 import Foundation
 
 /// Client frames as the byte-level parser meets them: every op with valid fields, written with

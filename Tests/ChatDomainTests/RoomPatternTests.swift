@@ -1,4 +1,5 @@
 import ChatDomain
+import ChatTestSupport
 import Testing
 
 @Suite("Room patterns of tokens")
@@ -23,7 +24,7 @@ struct RoomPatternTests {
 
     @Test("Matches like the reference on many small patterns and names")
     func agreesWithReference() {
-        var generator = SplitMix(seed: 0x5eed)
+        var generator = SeededGenerator(seed: 0x5eed)
         let alphabet: [UInt8] = Array("ab*".utf8)
         for _ in 0..<20_000 {
             let pattern = (0..<Int.random(in: 0...8, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }
@@ -59,18 +60,5 @@ struct RoomPatternTests {
         #expect(steps <= (pattern.count + 1) * (name.count + 1))
         #expect(RoomPattern.match(pattern, name + [UInt8(ascii: "b")], steps: &steps) == true)
         #expect(RoomPattern(String(decoding: pattern, as: UTF8.self)).matches(RoomName(String(repeating: "a", count: 127) + "b")!))
-    }
-}
-
-/// A small seeded generator, so a failure can be replayed.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

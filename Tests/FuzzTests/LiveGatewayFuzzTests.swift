@@ -1,6 +1,7 @@
 import ChatDomain
 import ChatGateway
 import ChatServer
+import ChatTestSupport
 import Foundation
 import HummingbirdWSClient
 import Logging

@@ -1,5 +1,6 @@
 import ChatDomain
 import ChatGateway
+import ChatTestSupport
 import Foundation
 import Testing
 

@@ -1,5 +1,6 @@
 import ChatGateway
 import ChatServer
+import ChatTestSupport
 import Foundation
 import HTTPTypes
 import NIOWebSocket

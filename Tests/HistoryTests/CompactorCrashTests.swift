@@ -1,6 +1,7 @@
 import ChatCompactor
 import ChatDomain
 import ChatHistory
+import ChatTestSupport
 import Foundation
 import Synchronization
 import Testing

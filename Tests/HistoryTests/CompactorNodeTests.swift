@@ -3,6 +3,7 @@ import ChatDomain
 import ChatGateway
 import ChatHistory
 import ChatServer
+import ChatTestSupport
 import HummingbirdTesting
 import NIOCore
 import ServiceLifecycle

@@ -2,6 +2,7 @@ import ChatDomain
 import ChatGateway
 import ChatServer
 import ChatHistory
+import ChatTestSupport
 import Foundation
 import HummingbirdTesting
 import NIOCore

@@ -3,6 +3,7 @@ import ChatDomain
 import ChatFanout
 import ChatHistory
 import ChatServer
+import ChatTestSupport
 import Foundation
 import Kafka
 import Metrics

@@ -1,5 +1,6 @@
 import ChatDomain
 import ChatHistory
+import ChatTestSupport
 import Testing
 
 /// History from snapshots plus the log tail equals history from the whole log, whatever the

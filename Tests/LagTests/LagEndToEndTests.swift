@@ -1,5 +1,6 @@
 import ChatDomain
 import ChatLag
+import ChatTestSupport
 import Foundation
 import Kafka
 import Testing

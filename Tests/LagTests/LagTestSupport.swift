@@ -2,16 +2,11 @@ import ChatDomain
 import ChatProvisioning
 import ChatGateway
 import ChatLag
+import ChatTestSupport
 import Foundation
 import Kafka
 import Logging
 import Testing
-
-func quietLogger(_ label: String = "lag.tests") -> Logger {
-    var logger = Logger(label: label)
-    logger.logLevel = ProcessInfo.processInfo.environment["CHAT_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
-    return logger
-}
 
 func nowMilliseconds() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
 

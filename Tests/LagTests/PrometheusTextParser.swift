@@ -1,3 +1,4 @@
+import ChatTestSupport
 import Foundation
 
 /// Parses Prometheus text exposition with the reference Python client's parser

@@ -2,6 +2,7 @@ import ChatDomain
 import ChatProvisioning
 import ChatGateway
 import ChatServer
+import ChatTestSupport
 import Foundation
 import Kafka
 import ServiceLifecycle

@@ -1,21 +1,7 @@
 import ChatDomain
+import ChatTestSupport
 import Foundation
 import Synchronization
-
-/// SplitMix64, so a hostile run is replayed from its printed seed.
-struct ReplayableRandom: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// What hostile clients learned from the server's replies: real epochs, partitions, offsets,
 /// msgIds, room names and users, which the mutator bends into edge cases.
@@ -106,9 +92,9 @@ struct HostileMutator {
     /// Every integer field at every edge, `Int64.max` in every field first.
     static let systematicPlan: [(IntegerField, String)] = integerEdges.flatMap { edge in IntegerField.allCases.map { ($0, edge) } }
 
-    var random: ReplayableRandom
+    var random: SeededGenerator
 
-    init(seed: UInt64) { random = ReplayableRandom(seed: seed) }
+    init(seed: UInt64) { random = SeededGenerator(seed: seed) }
 
     mutating func int(_ range: Range<Int>) -> Int { Int.random(in: range, using: &random) }
     mutating func chance(_ percent: Int) -> Bool { int(0..<100) < percent }

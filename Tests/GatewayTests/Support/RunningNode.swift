@@ -2,6 +2,7 @@ import ChatDomain
 import ChatProvisioning
 import ChatGateway
 import ChatServer
+import ChatTestSupport
 import Foundation
 import Kafka
 import Logging
@@ -16,11 +17,8 @@ func token(_ user: String, rooms: [String]? = nil, admin: Bool = false, lifetime
     return try await authority.issue(user: user, rooms: rooms, admin: admin, lifetime: lifetime)
 }
 
-func testLogger(_ label: String) -> Logger {
-    var logger = Logger(label: label)
-    logger.logLevel = ProcessInfo.processInfo.environment["CHAT_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .error
-    return logger
-}
+/// The nodes' and clients' logger: errors only, unless CHAT_TEST_LOG_LEVEL asks for more.
+func testLogger(_ label: String) -> Logger { quietLogger(label, level: .error) }
 
 /// An embedded cluster with the chat topics, shared by the nodes of one test.
 final class TestCluster: Sendable {

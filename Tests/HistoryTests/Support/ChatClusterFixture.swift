@@ -1,16 +1,11 @@
 import ChatCompactor
 import ChatDomain
 import ChatHistory
+import ChatTestSupport
 import Foundation
 import Kafka
 import Logging
 import Testing
-
-func quietLogger(_ label: String) -> Logger {
-    var logger = Logger(label: label)
-    logger.logLevel = ProcessInfo.processInfo.environment["CHAT_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
-    return logger
-}
 
 /// An embedded cluster with the chat topics, a producer and an admin client.
 final class ChatClusterFixture: Sendable {

@@ -1,21 +1,7 @@
 import ChatDomain
 import ChatHistory
+import ChatTestSupport
 import Kafka
-
-/// SplitMix64: a small seeded generator, so a failing seed reproduces.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// A random partition log of chat events: posts, retries of earlier posts (inside and outside the
 /// duplicate span), edits and deletes by the author and by others, of posts in the same room and

@@ -1,40 +1,27 @@
 import Foundation
 
-/// SplitMix64: a tiny seeded generator, so a failing input can be replayed from its seed.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Random and mutated client frames: valid-looking requests with random ops, fields and types,
 /// deep nesting, huge numbers, strings decoded from invalid UTF-8, and byte-level mutations.
-struct FrameFuzzer {
-    var random: SeededGenerator
+public struct FrameFuzzer {
+    public var random: SeededGenerator
 
-    static let ops = ["join", "leave", "send", "edit", "delete", "history", "typing", "read", "presence", "ping", "", "JOIN", "nope", "send\u{0}"]
-    static let fields = ["op", "id", "room", "since", "cmid", "body", "msgId", "before", "limit", "cursor", "extra", ""]
-    static let numbers = [
+    public static let ops = [
+        "join", "leave", "send", "edit", "delete", "history", "typing", "read", "presence", "ping", "", "JOIN", "nope", "send\u{0}",
+    ]
+    public static let fields = ["op", "id", "room", "since", "cmid", "body", "msgId", "before", "limit", "cursor", "extra", ""]
+    public static let numbers = [
         "0", "-0", "1e999999", "-1e999999", "123456789012345678901234567890123456789", "9223372036854775808", "-9223372036854775809",
         "1.5", "1e-400", "4294967296", "201", "-1", "NaN", "Infinity",
     ]
 
-    init(seed: UInt64) { random = SeededGenerator(seed: seed) }
+    public init(seed: UInt64) { random = SeededGenerator(seed: seed) }
 
-    mutating func int(_ range: Range<Int>) -> Int { Int.random(in: range, using: &random) }
-    mutating func chance(_ percent: Int) -> Bool { int(0..<100) < percent }
+    public mutating func int(_ range: Range<Int>) -> Int { Int.random(in: range, using: &random) }
+    public mutating func chance(_ percent: Int) -> Bool { int(0..<100) < percent }
 
     /// A string from random bytes: often invalid UTF-8, repaired with U+FFFD by the decoder, plus
     /// controls, quotes and backslashes that need escaping.
-    mutating func string() -> String {
+    public mutating func string() -> String {
         switch int(0..<6) {
         case 0: return String(decoding: (0..<int(0..<40)).map { _ in UInt8.random(in: 0...255, using: &random) }, as: UTF8.self)
         case 1: return String(repeating: "a", count: int(0..<5000))
@@ -45,7 +32,7 @@ struct FrameFuzzer {
     }
 
     /// A random JSON value, as text (not always valid: numbers can be out of JSON's grammar).
-    mutating func value(depth: Int = 0) -> String {
+    public mutating func value(depth: Int = 0) -> String {
         switch int(0..<(depth > 4 ? 4 : 7)) {
         case 0: return Self.numbers[int(0..<Self.numbers.count)]
         case 1: return ["true", "false", "null"][int(0..<3)]
@@ -56,7 +43,7 @@ struct FrameFuzzer {
         }
     }
 
-    mutating func object(depth: Int) -> String {
+    public mutating func object(depth: Int) -> String {
         var members: [String] = []
         if chance(85) { members.append("\"op\":" + (chance(80) ? quoted(Self.ops[int(0..<Self.ops.count)]) : value(depth: depth))) }
         for _ in 0..<int(0..<6) {
@@ -65,13 +52,13 @@ struct FrameFuzzer {
         return "{" + members.joined(separator: ",") + "}"
     }
 
-    func quoted(_ text: String) -> String {
+    public func quoted(_ text: String) -> String {
         String(decoding: (try? JSONSerialization.data(withJSONObject: [text], options: [.fragmentsAllowed])) ?? Data("[\"\"]".utf8), as: UTF8.self)
             .dropFirst().dropLast().description
     }
 
     /// A frame: a random request, a mutation of one, or raw junk.
-    mutating func frame() -> String {
+    public mutating func frame() -> String {
         switch int(0..<10) {
         case 0..<5: return object(depth: 0)
         case 5..<8: return mutate(object(depth: 0))
@@ -81,7 +68,7 @@ struct FrameFuzzer {
     }
 
     /// Inserts, deletes, duplicates or flips bytes.
-    mutating func mutate(_ text: String) -> String {
+    public mutating func mutate(_ text: String) -> String {
         var bytes = Array(text.utf8)
         for _ in 0..<int(1..<5) {
             let position = bytes.isEmpty ? 0 : int(0..<bytes.count)
@@ -96,7 +83,7 @@ struct FrameFuzzer {
     }
 
     /// Raw bytes for `parse(Data)`: invalid UTF-8 straight through, not repaired.
-    mutating func bytes() -> Data {
+    public mutating func bytes() -> Data {
         var data = Data(object(depth: 0).utf8)
         for _ in 0..<int(1..<4) where !data.isEmpty {
             data[int(0..<data.count)] = [0xC0, 0xFF, 0xED, 0xF8, 0x80, 0x00][int(0..<6)]

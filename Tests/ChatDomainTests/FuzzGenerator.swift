@@ -1,1 +1,0 @@
-../FuzzTests/FuzzGenerator.swift
