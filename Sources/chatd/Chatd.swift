@@ -152,7 +152,7 @@ struct Chatd: AsyncParsableCommand {
             logger.critical("\(error.description)")
             throw ExitCode(2)
         }
-        Task {
+        Task { [logger] in
             let port = await node.boundPort()
             logger.info("chatd listening", metadata: ["port": "\(port)", "node": "\(nodeID)", "kafka": "\(node.bootstrapServers)"])
         }
