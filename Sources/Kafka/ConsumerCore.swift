@@ -1,6 +1,6 @@
 import CRdKafka
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The client and the queue the poll thread waits on: valid together, destroyed together.
 struct ConsumerClient: @unchecked Sendable {
@@ -24,7 +24,10 @@ final class ConsumerCore: KafkaCallbackTarget, @unchecked Sendable {
     let buffer: KafkaRecordBuffer
     let rebalances: AsyncStream<KafkaRebalance>
     private let rebalanceContinuation: AsyncStream<KafkaRebalance>.Continuation
-    private let machine = Mutex(Machine())
+    /// A pthread lock rather than `Mutex`: ThreadSanitizer sees pthread locks, and does not see
+    /// `Mutex`'s on Linux (it reports every access under one as a race), so tools/test-tsan.sh can
+    /// check the cores.
+    private let machine = NIOLockedValueBox(Machine())
     /// Poll thread only.
     private var topicNames: [UnsafeRawPointer: String] = [:]
     /// Bumped on the poll thread when fetched records are discarded; a batch polled before is dropped.
@@ -39,7 +42,7 @@ final class ConsumerCore: KafkaCallbackTarget, @unchecked Sendable {
 
     func start(handle: KafkaHandle) {
         let client = ConsumerClient(handle: handle, queue: rd_kafka_queue_get_consumer(handle.pointer))
-        machine.withLock { $0.start(client) }
+        machine.withLockedValue { $0.start(client) }
         KafkaThread.start(name: "kafka-consumer-poll") { self.pollLoop(client) }
     }
 
@@ -50,7 +53,7 @@ final class ConsumerCore: KafkaCallbackTarget, @unchecked Sendable {
                 guard let client else { return continuation.resume(throwing: KafkaError.closed("consumer")) }
                 continuation.resume(with: Swift.Result { try body(client.handle.pointer) })
             }
-            let refused = machine.withLock { machine -> Machine.Command? in
+            let refused = machine.withLockedValue { machine -> Machine.Command? in
                 switch machine.submit(command) {
                 case .wake(let client):
                     rd_kafka_queue_yield(client.queue)
@@ -66,9 +69,9 @@ final class ConsumerCore: KafkaCallbackTarget, @unchecked Sendable {
     /// Runs `body` with the handle on the calling thread, or returns nil once the consumer is
     /// closed. The handle stays alive until `body` returns, even if the consumer closes meanwhile.
     func withBorrowedHandle<Result>(_ body: (KafkaHandle) throws -> Result) rethrows -> Result? {
-        guard let client = machine.withLock({ $0.borrowClient() }) else { return nil }
+        guard let client = machine.withLockedValue({ $0.borrowClient() }) else { return nil }
         defer {
-            if let destroy = machine.withLock({ $0.returnClient() }) {
+            if let destroy = machine.withLockedValue({ $0.returnClient() }) {
                 // rd_kafka_destroy blocks: never on the caller's thread, which may be a cooperative one.
                 KafkaThread.start(name: "kafka-consumer-destroy") { self.destroy(destroy) }
             }
@@ -77,7 +80,7 @@ final class ConsumerCore: KafkaCallbackTarget, @unchecked Sendable {
     }
 
     private func runCommands(_ client: ConsumerClient) -> Bool {
-        switch machine.withLock({ $0.nextCommands() }) {
+        switch machine.withLockedValue({ $0.nextCommands() }) {
         case .run(let commands):
             for command in commands { command(client) }
             return true
@@ -114,7 +117,7 @@ final class ConsumerCore: KafkaCallbackTarget, @unchecked Sendable {
         }
         // Leaves the group (revoking through the rebalance callback) before the handle goes away.
         rd_kafka_consumer_close(pointer)
-        let (failing, destroy) = machine.withLock { $0.pollLoopFinished() }
+        let (failing, destroy) = machine.withLockedValue { $0.pollLoopFinished() }
         for command in failing { command(nil) }
         if let destroy { self.destroy(destroy) }
     }
@@ -213,7 +216,7 @@ final class ConsumerCore: KafkaCallbackTarget, @unchecked Sendable {
 
     /// Closes without waiting (a fatal error, seen on the poll thread).
     func requestClose() {
-        let failing = machine.withLock { machine -> [Machine.Command] in
+        let failing = machine.withLockedValue { machine -> [Machine.Command] in
             guard case .wake(let client, let failing) = machine.requestClose() else { return [] }
             rd_kafka_queue_yield(client.queue)
             return failing
@@ -223,7 +226,7 @@ final class ConsumerCore: KafkaCallbackTarget, @unchecked Sendable {
 
     func close() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let (failing, resume) = machine.withLock { machine -> ([Machine.Command], CheckedContinuation<Void, Never>?) in
+            let (failing, resume) = machine.withLockedValue { machine -> ([Machine.Command], CheckedContinuation<Void, Never>?) in
                 switch machine.close(continuation) {
                 case .wake(let client, let failing):
                     rd_kafka_queue_yield(client.queue)

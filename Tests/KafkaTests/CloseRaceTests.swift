@@ -1,5 +1,4 @@
 import Kafka
-import Synchronization
 import Testing
 
 /// Clients closed while other tasks use them, many times over. Each call must be answered (done or
@@ -74,7 +73,7 @@ struct CloseRaceTests {
                                 case 1: _ = await producer.send((0..<20).map { record("t", Int32($0 % 2), "\(task)-\(index)-\($0)") })
                                 default: try? await producer.loadTopicMetadata(timeout: .seconds(1))
                                 }
-                                answered.answered.add(1, ordering: .relaxed)
+                                answered.answered.withLock { $0 += 1 }
                             }
                         }
                     }
@@ -83,7 +82,7 @@ struct CloseRaceTests {
                         await producer.close(flushTimeout: .seconds(2))
                     }
                 }
-                #expect(answered.answered.load(ordering: .relaxed) == 160, "every call got an answer")
+                #expect(answered.answered.withLock { $0 } == 160, "every call got an answer")
                 await #expect(throws: KafkaError.self) { try await producer.loadTopicMetadata(timeout: .seconds(1)) }
             }
         }
@@ -92,6 +91,6 @@ struct CloseRaceTests {
 
 /// What the tasks of a race saw, shared between them.
 final class RaceLog: Sendable {
-    let errors = Mutex<[String]>([])
-    let answered = Atomic<Int>(0)
+    let errors = Locked<[String]>([])
+    let answered = Locked(0)
 }

@@ -1,5 +1,4 @@
 @testable import Kafka
-import Synchronization
 import Testing
 
 /// Stands in for the librdkafka client: the machine only carries it, so no librdkafka is needed.
@@ -9,7 +8,7 @@ struct FakeClient: Sendable, Equatable {
 
 /// Records which client each command ran with (nil: failed because the consumer closed).
 final class CommandLog: Sendable {
-    private let runs = Mutex<[FakeClient?]>([])
+    private let runs = Locked<[FakeClient?]>([])
 
     func command() -> ConsumerStateMachine<FakeClient, Int>.Command {
         { client in self.runs.withLock { $0.append(client) } }
