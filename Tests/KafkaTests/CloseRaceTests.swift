@@ -83,7 +83,9 @@ struct CloseRaceTests {
                     }
                 }
                 #expect(answered.answered.withLock { $0 } == 160, "every call got an answer")
-                await #expect(throws: KafkaError.self) { try await producer.loadTopicMetadata(timeout: .seconds(1)) }
+                // Refused as closed at once, never tried on the destroyed client.
+                let late = await #expect(throws: KafkaError.self) { try await producer.loadTopicMetadata(timeout: .seconds(1)) }
+                #expect(late?.code == .destroyed, "metadata after close: \(String(describing: late))")
             }
         }
     }
