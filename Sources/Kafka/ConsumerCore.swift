@@ -1,26 +1,34 @@
 import CRdKafka
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
+
+/// The client and the queue the poll thread waits on: valid together, destroyed together.
+struct ConsumerClient: @unchecked Sendable {
+    let handle: KafkaHandle
+    /// The consumer queue `rd_kafka_consumer_poll` serves: `rd_kafka_queue_yield` on it wakes the poll thread.
+    let queue: OpaquePointer
+}
 
 /// The consumer's state shared between Swift tasks and its poll thread.
+///
+/// The lifecycle is ``ConsumerStateMachine``, kept in `machine`'s lock. The poll thread gets the
+/// client once, when it starts, and is the only one to poll, close and destroy it. Other threads
+/// reach the client only through the machine: the queue is yielded while the lock is held (the
+/// poll thread moves the machine past `closing` under that lock before it destroys the queue), and
+/// the handle is borrowed and handed back for calls made off the poll thread.
 final class ConsumerCore: KafkaCallbackTarget, @unchecked Sendable {
-    typealias Command = (OpaquePointer?) -> Void
-
-    private struct State {
-        var commands: [Command] = []
-        var closing = false
-        var closed = false
-        var closeWaiters: [CheckedContinuation<Void, Never>] = []
-    }
+    typealias Machine = ConsumerStateMachine<ConsumerClient, CheckedContinuation<Void, Never>>
 
     let logger: Logger
     let logSink: KafkaLogSink
     let buffer: KafkaRecordBuffer
     let rebalances: AsyncStream<KafkaRebalance>
     private let rebalanceContinuation: AsyncStream<KafkaRebalance>.Continuation
-    private let state = Mutex(State())
-    private(set) var handle: KafkaHandle!
-    private var consumerQueue: OpaquePointer?
+    /// A pthread lock rather than `Mutex`: ThreadSanitizer sees pthread locks, and does not see
+    /// `Mutex`'s on Linux (it reports every access under one as a race), so tools/test-tsan.sh can
+    /// check the cores.
+    private let machine = NIOLockedValueBox(Machine())
+    /// Poll thread only.
     private var topicNames: [UnsafeRawPointer: String] = [:]
     /// Bumped on the poll thread when fetched records are discarded; a batch polled before is dropped.
     private var generation = 0
@@ -33,57 +41,65 @@ final class ConsumerCore: KafkaCallbackTarget, @unchecked Sendable {
     }
 
     func start(handle: KafkaHandle) {
-        self.handle = handle
-        self.consumerQueue = rd_kafka_queue_get_consumer(handle.pointer)
-        KafkaThread.start(name: "kafka-consumer-poll") { self.pollLoop() }
+        let client = ConsumerClient(handle: handle, queue: rd_kafka_queue_get_consumer(handle.pointer))
+        machine.withLockedValue { $0.start(client) }
+        KafkaThread.start(name: "kafka-consumer-poll") { self.pollLoop(client) }
     }
 
     /// Runs `body` on the poll thread with the native handle and returns its result.
     func perform<Result: Sendable>(_ name: String, _ body: @escaping @Sendable (OpaquePointer) throws -> Result) async throws -> Result {
         try await withCheckedThrowingContinuation { continuation in
-            let accepted = state.withLock { state in
-                guard !state.closing else { return false }
-                state.commands.append { handle in
-                    guard let handle else { return continuation.resume(throwing: KafkaError.closed("consumer")) }
-                    continuation.resume(with: Swift.Result { try body(handle) })
+            let command: Machine.Command = { client in
+                guard let client else { return continuation.resume(throwing: KafkaError.closed("consumer")) }
+                continuation.resume(with: Swift.Result { try body(client.handle.pointer) })
+            }
+            let refused = machine.withLockedValue { machine -> Machine.Command? in
+                switch machine.submit(command) {
+                case .wake(let client):
+                    rd_kafka_queue_yield(client.queue)
+                    return nil
+                case .refuse(let command):
+                    return command
                 }
-                return true
             }
-            if accepted {
-                wakePoll()
-            } else {
-                continuation.resume(throwing: KafkaError.closed("consumer"))
-            }
+            refused?(nil)
         }
     }
 
-    private func wakePoll() {
-        if let consumerQueue { rd_kafka_queue_yield(consumerQueue) }
-    }
-
-    private func runCommands() {
-        let commands = state.withLock { state in
-            let commands = state.commands
-            state.commands.removeAll()
-            return commands
+    /// Runs `body` with the handle on the calling thread, or returns nil once the consumer is
+    /// closed. The handle stays alive until `body` returns, even if the consumer closes meanwhile.
+    func withBorrowedHandle<Result>(_ body: (KafkaHandle) throws -> Result) rethrows -> Result? {
+        guard let client = machine.withLockedValue({ $0.borrowClient() }) else { return nil }
+        defer {
+            if let destroy = machine.withLockedValue({ $0.returnClient() }) {
+                // rd_kafka_destroy blocks: never on the caller's thread, which may be a cooperative one.
+                KafkaThread.start(name: "kafka-consumer-destroy") { self.destroy(destroy) }
+            }
         }
-        for command in commands { command(handle.pointer) }
+        return try body(client.handle)
     }
 
-    private var isClosing: Bool { state.withLock { $0.closing } }
+    private func runCommands(_ client: ConsumerClient) -> Bool {
+        switch machine.withLockedValue({ $0.nextCommands() }) {
+        case .run(let commands):
+            for command in commands { command(client) }
+            return true
+        case .stop:
+            return false
+        }
+    }
 
-    private func pollLoop() {
+    private func pollLoop(_ client: ConsumerClient) {
+        let pointer = client.handle.pointer
         var batch: [KafkaRecord] = []
         batch.reserveCapacity(512)
-        pollLoop: while true {
-            runCommands()
-            if isClosing { break }
-            var message = rd_kafka_consumer_poll(handle.pointer, 50)
+        pollLoop: while runCommands(client) {
+            var message = rd_kafka_consumer_poll(pointer, 50)
             while let current = message {
                 if let record = read(current) { batch.append(record) }
                 rd_kafka_message_destroy(current)
                 if batch.count >= 512 { break }
-                message = rd_kafka_consumer_poll(handle.pointer, 0)
+                message = rd_kafka_consumer_poll(pointer, 0)
             }
             guard !batch.isEmpty else { continue }
             pushing: while true {
@@ -93,14 +109,26 @@ final class ConsumerCore: KafkaCallbackTarget, @unchecked Sendable {
                 case .full:
                     // Keep serving commands (seek, pause, close) while the reader is behind.
                     let polledIn = generation
-                    runCommands()
-                    if isClosing { break pollLoop }
+                    guard runCommands(client) else { break pollLoop }
                     if generation != polledIn { break pushing }
                 }
             }
             batch.removeAll(keepingCapacity: true)
         }
-        finishClosing()
+        // Leaves the group (revoking through the rebalance callback) before the handle goes away.
+        rd_kafka_consumer_close(pointer)
+        let (failing, destroy) = machine.withLockedValue { $0.pollLoopFinished() }
+        for command in failing { command(nil) }
+        if let destroy { self.destroy(destroy) }
+    }
+
+    /// Destroys the client, by whoever used it last (the poll thread, or a thread of its own).
+    private func destroy(_ destroy: Machine.Destroy) {
+        rd_kafka_queue_destroy(destroy.client.queue)
+        destroy.client.handle.destroyBlocking()
+        buffer.finish()
+        rebalanceContinuation.finish()
+        for waiter in destroy.waiters { waiter.resume() }
     }
 
     /// On the poll thread: forgets the records fetched so far, buffered or in hand.
@@ -161,65 +189,57 @@ final class ConsumerCore: KafkaCallbackTarget, @unchecked Sendable {
         return name
     }
 
-    func handleRebalance(_ error: rd_kafka_resp_err_t, partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) {
-        guard let handle else { return }
-        let cooperative = String(cString: rd_kafka_rebalance_protocol(handle.pointer)) == "COOPERATIVE"
+    /// On the poll thread, inside `rd_kafka_consumer_poll` or `rd_kafka_consumer_close`, with the client they were called on.
+    func handleRebalance(_ handle: OpaquePointer, _ error: rd_kafka_resp_err_t, partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) {
+        let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
         let list = partitions.map(KafkaTopicPartitionList.read) ?? []
         if error == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
             if cooperative {
-                if let failure = rd_kafka_incremental_assign(handle.pointer, partitions) {
+                if let failure = rd_kafka_incremental_assign(handle, partitions) {
                     logger.error("incremental assign failed", metadata: ["error": "\(KafkaError.consume(failure, "rebalance"))"])
                 }
             } else {
-                rd_kafka_assign(handle.pointer, partitions)
+                rd_kafka_assign(handle, partitions)
             }
             rebalanceContinuation.yield(.assigned(list))
         } else {
             if cooperative {
-                if let failure = rd_kafka_incremental_unassign(handle.pointer, partitions) {
+                if let failure = rd_kafka_incremental_unassign(handle, partitions) {
                     logger.error("incremental unassign failed", metadata: ["error": "\(KafkaError.consume(failure, "rebalance"))"])
                 }
             } else {
-                rd_kafka_assign(handle.pointer, nil)
+                rd_kafka_assign(handle, nil)
             }
             rebalanceContinuation.yield(.revoked(list))
         }
     }
 
+    /// Closes without waiting (a fatal error, seen on the poll thread).
     func requestClose() {
-        state.withLock { $0.closing = true }
-        wakePoll()
+        let failing = machine.withLockedValue { machine -> [Machine.Command] in
+            guard case .wake(let client, let failing) = machine.requestClose() else { return [] }
+            rd_kafka_queue_yield(client.queue)
+            return failing
+        }
+        for command in failing { command(nil) }
     }
 
     func close() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let alreadyClosed = state.withLock { state in
-                if state.closed { return true }
-                state.closing = true
-                state.closeWaiters.append(continuation)
-                return false
+            let (failing, resume) = machine.withLockedValue { machine -> ([Machine.Command], CheckedContinuation<Void, Never>?) in
+                switch machine.close(continuation) {
+                case .wake(let client, let failing):
+                    rd_kafka_queue_yield(client.queue)
+                    return (failing, nil)
+                case .resume(let waiter):
+                    return ([], waiter)
+                case .wait:
+                    return ([], nil)
+                }
             }
-            if alreadyClosed { continuation.resume() } else { wakePoll() }
+            for command in failing { command(nil) }
+            resume?.resume()
         }
-    }
-
-    private func finishClosing() {
-        // Leaves the group (revoking through the rebalance callback) before the handle goes away.
-        rd_kafka_consumer_close(handle.pointer)
-        let (commands, waiters) = state.withLock { state in
-            state.closed = true
-            let result = (state.commands, state.closeWaiters)
-            state.commands.removeAll()
-            state.closeWaiters.removeAll()
-            return result
-        }
-        for command in commands { command(nil) }
-        if let consumerQueue { rd_kafka_queue_destroy(consumerQueue) }
-        consumerQueue = nil
-        handle.destroyBlocking()
-        buffer.finish()
-        rebalanceContinuation.finish()
-        for waiter in waiters { waiter.resume() }
     }
 
     func handleError(_ code: rd_kafka_resp_err_t, reason: String) {
@@ -229,10 +249,10 @@ final class ConsumerCore: KafkaCallbackTarget, @unchecked Sendable {
 
 let consumerRebalanceCallback: @convention(c) (
     OpaquePointer?, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, UnsafeMutableRawPointer?
-) -> Void = { _, error, partitions, opaque in
-    guard let opaque else { return }
+) -> Void = { handle, error, partitions, opaque in
+    guard let handle, let opaque else { return }
     let core = Unmanaged<AnyObject>.fromOpaque(opaque).takeUnretainedValue() as! ConsumerCore
-    core.handleRebalance(error, partitions: partitions)
+    core.handleRebalance(handle, error, partitions: partitions)
 }
 
 let consumerErrorCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void = {

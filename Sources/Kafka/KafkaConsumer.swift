@@ -147,13 +147,17 @@ public final class KafkaConsumer: Sendable, Service {
         guard !offsets.isEmpty else { return }
         if waitForBroker {
             // A synchronous commit waits for the broker: run it on the blocking pool, not the poll thread.
-            let handle = core.handle!
+            let core = self.core
             try await KafkaBlockingCalls.run {
-                let list = KafkaTopicPartitionList.make(offsets)
-                defer { rd_kafka_topic_partition_list_destroy(list) }
-                let result = rd_kafka_commit(handle.pointer, list, 0)
-                if result != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(result, "commit") }
-                if let error = KafkaTopicPartitionList.firstError(list) { throw error }
+                // Borrowed for the call: a close meanwhile destroys the client only after it.
+                let committed: Void? = try core.withBorrowedHandle { handle in
+                    let list = KafkaTopicPartitionList.make(offsets)
+                    defer { rd_kafka_topic_partition_list_destroy(list) }
+                    let result = rd_kafka_commit(handle.pointer, list, 0)
+                    if result != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(result, "commit") }
+                    if let error = KafkaTopicPartitionList.firstError(list) { throw error }
+                }
+                if committed == nil { throw KafkaError.closed("consumer") }
             }
         } else {
             try await core.perform("commit") { handle in
@@ -177,12 +181,14 @@ public final class KafkaConsumer: Sendable, Service {
 
     /// The locally cached watermarks of an assigned partition (updated with every fetch; no broker call).
     public func cachedWatermarks(topic: String, partition: Int32) -> KafkaWatermarks? {
-        guard let handle = core.handle else { return nil }
-        var low: Int64 = -1
-        var high: Int64 = -1
-        let result = rd_kafka_get_watermark_offsets(handle.pointer, topic, partition, &low, &high)
-        guard result == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else { return nil }
-        return KafkaWatermarks(low: low, high: high)
+        // Nil once the consumer is closed: the handle is borrowed, never used after it is destroyed.
+        core.withBorrowedHandle { handle -> KafkaWatermarks? in
+            var low: Int64 = -1
+            var high: Int64 = -1
+            let result = rd_kafka_get_watermark_offsets(handle.pointer, topic, partition, &low, &high)
+            guard result == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else { return nil }
+            return KafkaWatermarks(low: low, high: high)
+        } ?? nil
     }
 
     /// Leaves the group, stops polling and releases the client. Safe to call more than once.

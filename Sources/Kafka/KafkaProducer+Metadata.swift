@@ -10,14 +10,18 @@ extension KafkaProducer {
     /// so that a cluster allowing auto-creation does not create a topic that was only looked up.
     /// - Throws: `KafkaError` when no broker answered within `timeout`.
     public func loadTopicMetadata(timeout: Duration) async throws {
-        let handle = core.clientHandle
+        let core = self.core
         try await KafkaBlockingCalls.run {
-            var metadata: UnsafePointer<rd_kafka_metadata>?
-            let result = rd_kafka_metadata(handle.pointer, 1, nil, &metadata, timeout.milliseconds)
-            guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
-                throw KafkaError(result, "producer: cannot read topic metadata")
+            // Borrowed for the call: a close meanwhile destroys the client only after it.
+            let loaded: Void? = try core.withBorrowedHandle { handle in
+                var metadata: UnsafePointer<rd_kafka_metadata>?
+                let result = rd_kafka_metadata(handle.pointer, 1, nil, &metadata, timeout.milliseconds)
+                guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+                    throw KafkaError(result, "producer: cannot read topic metadata")
+                }
+                rd_kafka_metadata_destroy(metadata)
             }
-            rd_kafka_metadata_destroy(metadata)
+            if loaded == nil { throw KafkaError.closed("producer") }
         }
     }
 }

@@ -1,6 +1,7 @@
 import CKafkaShim
 import CRdKafka
 import Logging
+import NIOConcurrencyHelpers
 import Synchronization
 
 /// An idempotent Kafka producer (`enable.idempotence=true`, `acks=all`).
@@ -129,17 +130,17 @@ final class DeliveryBatch: Sendable {
         }
     }
 
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
 
     init(count: Int) {
-        state = Mutex(State(
+        state = NIOLockedValueBox(State(
             positions: Array(repeating: KafkaPosition(partition: -1, offset: KafkaBatchResult.noOffset), count: count),
             done: Array(repeating: false, count: count), remaining: count))
     }
 
     /// Records a run of this batch's delivery reports under one lock; true when that finished the batch.
     func complete(_ reports: UnsafeBufferPointer<ProducerCore.DeliveryReport>) -> Bool {
-        let finished = state.withLock { state -> (CheckedContinuation<KafkaBatchResult, Never>?, KafkaBatchResult)? in
+        let finished = state.withLockedValue { state -> (CheckedContinuation<KafkaBatchResult, Never>?, KafkaBatchResult)? in
             // Work on the arrays moved out of the state, through their buffers: no copy, no
             // uniqueness check per record.
             var positions: [KafkaPosition] = []
@@ -175,7 +176,7 @@ final class DeliveryBatch: Sendable {
 
     /// Fails records that never reached librdkafka; true when that finished the batch.
     func fail(_ indices: Range<Int>, of records: UnsafeBufferPointer<KafkaProducerRecord>, _ error: KafkaError) -> Bool {
-        let finished = state.withLock { state -> (CheckedContinuation<KafkaBatchResult, Never>?, KafkaBatchResult)? in
+        let finished = state.withLockedValue { state -> (CheckedContinuation<KafkaBatchResult, Never>?, KafkaBatchResult)? in
             for index in indices where !state.done[index] {
                 state.done[index] = true
                 state.remaining -= 1
@@ -189,7 +190,7 @@ final class DeliveryBatch: Sendable {
 
     /// Fails every record without a delivery report yet (the producer closed before they came).
     func failRemaining(_ error: KafkaError) {
-        let finished = state.withLock { state -> (CheckedContinuation<KafkaBatchResult, Never>?, KafkaBatchResult)? in
+        let finished = state.withLockedValue { state -> (CheckedContinuation<KafkaBatchResult, Never>?, KafkaBatchResult)? in
             guard state.remaining > 0 else { return nil }
             for index in state.done.indices where !state.done[index] {
                 state.done[index] = true
@@ -221,7 +222,7 @@ final class DeliveryBatch: Sendable {
     /// Waits until every record of the batch is delivered or failed.
     func result() async -> KafkaBatchResult {
         await withCheckedContinuation { continuation in
-            let ready = state.withLock { state -> KafkaBatchResult? in
+            let ready = state.withLockedValue { state -> KafkaBatchResult? in
                 if let result = state.result { return result }
                 state.continuation = continuation
                 return nil
@@ -246,13 +247,13 @@ public final class KafkaDelivery: Sendable {
         var completions: [Completion] = []
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     init() {}
 
     /// Called once per delivery, by the producer's poll thread (or at once when the record is refused).
     func complete(with result: Result<KafkaPosition, KafkaError>) {
-        let (waiter, moreWaiters, completions) = state.withLock { state -> (Waiter?, [Waiter], [Completion]) in
+        let (waiter, moreWaiters, completions) = state.withLockedValue { state -> (Waiter?, [Waiter], [Completion]) in
             state.result = result
             defer {
                 state.waiter = nil
@@ -272,7 +273,7 @@ public final class KafkaDelivery: Sendable {
     /// calling thread when it is already in. Costs no task and no continuation, so a caller that
     /// acknowledges many records can batch what it does next instead of waking a task per record.
     public func whenComplete(_ completion: @escaping Completion) {
-        let ready = state.withLock { state -> Result<KafkaPosition, KafkaError>? in
+        let ready = state.withLockedValue { state -> Result<KafkaPosition, KafkaError>? in
             if let result = state.result { return result }
             state.completions.append(completion)
             return nil
@@ -283,7 +284,7 @@ public final class KafkaDelivery: Sendable {
     /// Waits for the delivery report: where the record landed, or why it was not delivered.
     public func position() async throws -> KafkaPosition {
         try await withUnsafeThrowingContinuation { (continuation: Waiter) in
-            let ready = state.withLock { state -> Result<KafkaPosition, KafkaError>? in
+            let ready = state.withLockedValue { state -> Result<KafkaPosition, KafkaError>? in
                 if let result = state.result { return result }
                 if state.waiter == nil { state.waiter = continuation } else { state.moreWaiters.append(continuation) }
                 return nil

@@ -1,6 +1,7 @@
 import CKafkaShim
 import CRdKafka
 import Logging
+import NIOConcurrencyHelpers
 import Synchronization
 
 #if canImport(Glibc)
@@ -8,6 +9,13 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+/// The client and its main queue, the one `rd_kafka_poll` serves: `rd_kafka_queue_yield` on it
+/// wakes the poll thread from another thread (`rd_kafka_yield` only works inside a callback).
+struct ProducerClient: @unchecked Sendable {
+    let handle: KafkaHandle
+    let queue: OpaquePointer
+}
 
 /// The producer's state shared between Swift tasks and its poll thread.
 ///
@@ -19,7 +27,16 @@ import Darwin
 /// thread keeps malloc's arenas uncontended (cooperative threads producing while the poll thread
 /// freed cost more than all of the wrapper's own per-record work); it also keeps two cooperative
 /// threads from contending on librdkafka's topic and partition locks.
+///
+/// The lifecycle and the deliveries awaiting reports are ``ProducerStateMachine``, kept in
+/// `machine`'s lock. The poll thread gets the client once, when it starts, and is the only one to
+/// poll, flush and destroy it; tasks get it from the machine while it accepts records. The main
+/// queue is yielded only while the lock is held, and the poll thread moves the machine past
+/// `closing` under that lock before destroying it.
 final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
+    typealias Machine = ProducerStateMachine<ProducerClient, CheckedContinuation<Void, Never>>
+    typealias BatchJob = Machine.BatchJob
+
     struct DeliveryReport {
         var id: UInt64
         var error: rd_kafka_resp_err_t
@@ -27,38 +44,12 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
         var offset: Int64
     }
 
-    /// A `send([...])` batch waiting for, or in, the poll thread's produce loop.
-    private struct BatchJob {
-        let records: [KafkaProducerRecord]
-        let number: UInt64
-        let batch: DeliveryBatch
-        /// Index of the first record not handed to librdkafka yet.
-        var next = 0
-    }
-
-    private struct State {
-        var nextID: UInt64 = 1
-        var pending: [UInt64: KafkaDelivery] = [:]
-        var nextBatch: UInt64 = 1
-        var batches: [UInt64: DeliveryBatch] = [:]
-        /// Batches submitted and not yet taken by the poll thread, oldest first.
-        var jobs: [BatchJob] = []
-        var closing = false
-        var closed = false
-        var closeWaiters: [CheckedContinuation<Void, Never>] = []
-        var flushTimeout: Duration = .seconds(10)
-    }
-
     let logger: Logger
     let logSink: KafkaLogSink
-    private let state = Mutex(State())
-    private var handle: KafkaHandle!
-    /// The client, for one-shot calls made on ``KafkaBlockingCalls`` (metadata).
-    var clientHandle: KafkaHandle { handle }
-    /// librdkafka's main queue, the one `rd_kafka_poll` serves: `rd_kafka_queue_yield` on it wakes
-    /// the poll thread from another thread (`rd_kafka_yield` only works inside a callback). Yielded
-    /// only under `state`'s lock while not `closed`, so never after the poll thread destroyed it.
-    private var mainQueue: OpaquePointer!
+    /// A pthread lock rather than `Mutex`: ThreadSanitizer sees pthread locks, and does not see
+    /// `Mutex`'s on Linux (it reports every access under one as a race), so tools/test-tsan.sh can
+    /// check the cores.
+    private let machine = NIOLockedValueBox(Machine())
     /// Filled by the delivery callback and drained right after, both on the poll thread only.
     /// Kept behind a pointer: a `var` of a class would cost two dynamic exclusivity checks per record.
     private let reports = UnsafeMutablePointer<[DeliveryReport]>.allocate(capacity: 1)
@@ -98,13 +89,9 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
     /// producer is closing.
     func submitBatch(_ records: [KafkaProducerRecord], _ batch: DeliveryBatch) -> Bool {
         inFlight.add(records.count, ordering: .relaxed)
-        let accepted = state.withLock { state in
-            if state.closing { return false }
-            let number = state.nextBatch
-            state.nextBatch += 1
-            state.batches[number] = batch
-            state.jobs.append(BatchJob(records: records, number: number, batch: batch))
-            rd_kafka_queue_yield(mainQueue)
+        let accepted = machine.withLockedValue { machine in
+            guard let client = machine.submit(records, batch) else { return false }
+            rd_kafka_queue_yield(client.queue)
             return true
         }
         if !accepted { inFlight.subtract(records.count, ordering: .relaxed) }
@@ -114,8 +101,7 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
     /// Hands up to `recordsPerPoll` records of `job` to librdkafka (poll thread only). Returns true
     /// when it stopped because the local queue is full. A record librdkafka refuses for any other
     /// reason (unknown partition, too large) fails alone, at once.
-    private func produceSome(_ job: inout BatchJob) -> Bool {
-        let handle = handle.pointer
+    private func produceSome(_ job: inout BatchJob, _ handle: OpaquePointer) -> Bool {
         let end = min(job.records.count, job.next + Self.recordsPerPoll)
         var index = job.next
         var queueFull = false
@@ -152,40 +138,51 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
         guard !indices.isEmpty else { return }
         inFlight.subtract(indices.count, ordering: .relaxed)
         if batch.fail(indices, of: records, error) {
-            state.withLock { _ = $0.batches.removeValue(forKey: number) }
+            machine.withLockedValue { $0.removeBatch(number) }
         }
     }
 
     func start(handle: KafkaHandle) {
-        self.handle = handle
-        self.mainQueue = rd_kafka_queue_get_main(handle.pointer)
-        KafkaThread.start(name: "kafka-producer-poll") { self.pollLoop() }
+        let client = ProducerClient(handle: handle, queue: rd_kafka_queue_get_main(handle.pointer))
+        machine.withLockedValue { $0.start(client) }
+        KafkaThread.start(name: "kafka-producer-poll") { self.pollLoop(client) }
+    }
+
+    /// Runs `body` with the client's handle on the calling thread (for one-shot calls made on
+    /// ``KafkaBlockingCalls``), or returns nil once the producer is closed. The handle stays alive
+    /// until `body` returns, even if the producer closes meanwhile.
+    func withBorrowedHandle<Result>(_ body: (KafkaHandle) throws -> Result) rethrows -> Result? {
+        guard let client = machine.withLockedValue({ $0.borrowClient() }) else { return nil }
+        defer {
+            if let destroy = machine.withLockedValue({ $0.returnClient() }) {
+                // rd_kafka_destroy blocks: never on the caller's thread, which may be a cooperative one.
+                KafkaThread.start(name: "kafka-producer-destroy") { self.destroy(destroy) }
+            }
+        }
+        return try body(client.handle)
     }
 
     /// Registers the delivery and enqueues the record on the calling thread. Throws `.queueFull`,
     /// leaving the delivery untouched, when the local queue is full; any other refusal completes
     /// the delivery with the error.
     func produce(_ record: KafkaProducerRecord, delivery: KafkaDelivery) throws(KafkaError) {
-        let id: UInt64? = state.withLock { state in
-            if state.closing { return nil }
-            let id = state.nextID
-            state.nextID += 1
-            state.pending[id] = delivery
-            callersProducing.add(1, ordering: .relaxed)
-            return id
+        let action = machine.withLockedValue { machine in
+            let action = machine.produce(delivery)
+            if case .enqueue = action { callersProducing.add(1, ordering: .relaxed) }
+            return action
         }
-        guard let id else {
+        guard case .enqueue(let client, let id) = action else {
             delivery.complete(with: .failure(.closed("producer")))
             return
         }
         inFlight.add(1, ordering: .relaxed)
-        let handle = handle.pointer
+        let handle = client.handle.pointer
         let outcome = withUnsafePointer(to: record) { record in
             record.pointee.topic.withCString { Self.enqueue(record, topic: $0, id: id, handle: handle) }
         }
         callersProducing.subtract(1, ordering: .releasing)
         if outcome == RD_KAFKA_RESP_ERR_NO_ERROR { return }
-        state.withLock { _ = $0.pending.removeValue(forKey: id) }
+        _ = machine.withLockedValue { $0.removeDelivery(id) }
         inFlight.subtract(1, ordering: .relaxed)
         if outcome == RD_KAFKA_RESP_ERR__QUEUE_FULL {
             throw KafkaError(code: .queueFull, message: "the producer's local queue is full")
@@ -229,62 +226,59 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
     /// The poll thread: hands submitted batches to librdkafka in order, `recordsPerPoll` records at
     /// a time, and serves delivery reports between them (waiting up to 1 ms when the local queue is
     /// full, up to 100 ms when there is nothing to produce; a submitted batch or `close` wakes it).
-    private func pollLoop() {
-        let pointer = handle.pointer
+    private func pollLoop(_ client: ProducerClient) {
+        let pointer = client.handle.pointer
         var job: BatchJob?
+        var stop: (unsent: [BatchJob], flushTimeout: Duration)
         while true {
-            let (closing, taken) = state.withLock { state -> (Bool, BatchJob?) in
-                if state.closing { return (true, nil) }
-                guard job == nil, !state.jobs.isEmpty else { return (false, nil) }
-                return (false, state.jobs.removeFirst())
-            }
-            if closing { break }
-            if let taken { job = taken }
-            guard var current = job else {
-                rd_kafka_poll(pointer, 100)
+            switch machine.withLockedValue({ $0.nextJob(holding: job != nil) }) {
+            case .stop(let unsent, let flushTimeout):
+                stop = (unsent, flushTimeout)
+            case .produce(let taken):
+                if let taken { job = taken }
+                guard var current = job else {
+                    rd_kafka_poll(pointer, 100)
+                    deliverReports()
+                    continue
+                }
+                job = nil
+                let queueFull = produceSome(&current, pointer)
+                if current.next < current.records.count { job = current }
+                rd_kafka_poll(pointer, queueFull ? 1 : 0)
                 deliverReports()
                 continue
             }
-            job = nil
-            let queueFull = produceSome(&current)
-            if current.next < current.records.count { job = current }
-            rd_kafka_poll(pointer, queueFull ? 1 : 0)
-            deliverReports()
+            break
         }
         // Records of accepted batches that never reached librdkafka fail now; what did is flushed.
-        let unsent = (job.map { [$0] } ?? []) + state.withLock { state in
-            defer { state.jobs.removeAll() }
-            return state.jobs
-        }
+        let unsent = (job.map { [$0] } ?? []) + stop.unsent
         let notSent = KafkaError(code: .destroyed, message: "producer closed before the record was sent", isRetriable: true)
         for job in unsent {
             job.records.withUnsafeBufferPointer { buffer in
                 failUnsent(job.batch, number: job.number, job.next..<buffer.count, of: buffer, notSent)
             }
         }
-        let flushTimeout = state.withLock { $0.flushTimeout }
+        let flushTimeout = stop.flushTimeout
         let flushMilliseconds = Int32(flushTimeout.components.seconds * 1000 + flushTimeout.components.attoseconds / 1_000_000_000_000_000)
-        let flushResult = rd_kafka_flush(handle.pointer, flushMilliseconds)
+        let flushResult = rd_kafka_flush(pointer, flushMilliseconds)
         deliverReports()
         if flushResult != RD_KAFKA_RESP_ERR_NO_ERROR {
             logger.warning("producer closed with records still in flight", metadata: ["count": "\(pendingCount)"])
         }
-        let (leftovers, batches, waiters) = state.withLock { state in
-            state.closed = true
-            let result = (Array(state.pending.values), Array(state.batches.values), state.closeWaiters)
-            state.batches.removeAll()
-            state.pending.removeAll()
-            state.closeWaiters.removeAll()
-            return result
-        }
+        let (leftovers, batches, destroy) = machine.withLockedValue { $0.pollLoopFinished() }
         let undelivered = KafkaError(code: .destroyed, message: "producer closed before delivery", isRetriable: true)
         for batch in batches { batch.failRemaining(undelivered) }
         for delivery in leftovers { delivery.complete(with: .failure(undelivered)) }
+        if let destroy { self.destroy(destroy) }
+    }
+
+    /// Destroys the client, by whoever used it last (the poll thread, or a thread of its own).
+    private func destroy(_ destroy: Machine.Destroy) {
         // A task accepted just before `closing` may still be inside rd_kafka_producev.
         while callersProducing.load(ordering: .acquiring) > 0 { sched_yield() }
-        rd_kafka_queue_destroy(mainQueue)
-        handle.destroyBlocking()
-        for waiter in waiters { waiter.resume() }
+        rd_kafka_queue_destroy(destroy.client.queue)
+        destroy.client.handle.destroyBlocking()
+        for waiter in destroy.waiters { waiter.resume() }
     }
 
     private var cachedBatchNumber: UInt64 = 0
@@ -315,7 +309,7 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
         }
         reports.pointee.removeAll(keepingCapacity: true)
         guard !singles.isEmpty else { return }
-        let deliveries = state.withLock { state in singles.map { state.pending.removeValue(forKey: $0.id) } }
+        let deliveries = machine.withLockedValue { $0.takeDeliveries(singles.lazy.map(\.id)) }
         for (report, delivery) in zip(singles, deliveries) {
             delivery?.complete(with: Self.result(report))
         }
@@ -325,11 +319,11 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
 
     private func completeBatch(_ number: UInt64, _ run: UnsafeBufferPointer<DeliveryReport>) {
         if number != cachedBatchNumber {
-            cachedBatch = state.withLock { $0.batches[number] }
+            cachedBatch = machine.withLockedValue { $0.batch(number) }
             cachedBatchNumber = number
         }
         guard let batch = cachedBatch, batch.complete(run) else { return }
-        state.withLock { _ = $0.batches.removeValue(forKey: number) }
+        machine.withLockedValue { $0.removeBatch(number) }
         cachedBatch = nil
         cachedBatchNumber = 0
     }
@@ -347,22 +341,26 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
 
     func close(flushTimeout: Duration) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let alreadyClosed = state.withLock { state in
-                if state.closed { return true }
-                state.closing = true
-                state.flushTimeout = flushTimeout
-                state.closeWaiters.append(continuation)
-                rd_kafka_queue_yield(mainQueue)
-                return false
+            let resume = machine.withLockedValue { machine -> CheckedContinuation<Void, Never>? in
+                switch machine.close(continuation, flushTimeout: flushTimeout) {
+                case .wake(let client):
+                    rd_kafka_queue_yield(client.queue)
+                    return nil
+                case .resume(let waiter):
+                    return waiter
+                case .wait:
+                    return nil
+                }
             }
-            if alreadyClosed { continuation.resume() }
+            resume?.resume()
         }
     }
 
-    func handleError(_ code: rd_kafka_resp_err_t, reason: String) {
+    /// In a callback served by the poll thread, with the client it was served on.
+    func handleError(_ handle: OpaquePointer, _ code: rd_kafka_resp_err_t, reason: String) {
         if code == RD_KAFKA_RESP_ERR__FATAL {
             var buffer = [CChar](repeating: 0, count: 512)
-            let underlying = rd_kafka_fatal_error(handle.pointer, &buffer, buffer.count)
+            let underlying = rd_kafka_fatal_error(handle, &buffer, buffer.count)
             logger.error("fatal producer error", metadata: ["error": "\(KafkaErrorCode(underlying).name)", "reason": "\(reason)"])
         } else {
             logger.debug("producer error", metadata: ["error": "\(KafkaErrorCode(code).name)", "reason": "\(reason)"])
@@ -380,8 +378,8 @@ let producerDeliveryCallback: @convention(c) (OpaquePointer?, UnsafePointer<rd_k
 }
 
 let producerErrorCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void = {
-    _, code, reason, opaque in
-    guard let opaque else { return }
+    handle, code, reason, opaque in
+    guard let handle, let opaque else { return }
     let core = Unmanaged<AnyObject>.fromOpaque(opaque).takeUnretainedValue() as! ProducerCore
-    core.handleError(rd_kafka_resp_err_t(rawValue: code), reason: reason.map { String(cString: $0) } ?? "")
+    core.handleError(handle, rd_kafka_resp_err_t(rawValue: code), reason: reason.map { String(cString: $0) } ?? "")
 }

@@ -88,7 +88,7 @@ struct Chatd: AsyncParsableCommand {
             logger.critical("\(error.description)")
             throw ExitCode(2)
         }
-        Task {
+        Task { [logger] in
             let port = await node.boundPort()
             if node.role == .compactor {
                 logger.info("chatd compactor running", metadata: ["port": "\(port)", "snapshots": "\(node.configuration.snapshotDirectory ?? "")"])

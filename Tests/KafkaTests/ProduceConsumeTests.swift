@@ -1,5 +1,4 @@
 import Kafka
-import Synchronization
 import Testing
 
 @Suite("Producer and consumer on the embedded cluster")
@@ -135,7 +134,7 @@ struct ProduceConsumeTests {
         try await withCluster(partitions: 2) { cluster in
             let producer = try KafkaProducer(
                 configuration: .init(bootstrapServers: cluster.bootstrapServers, properties: ["delivery.timeout.ms": "3000"]))
-            let reports = Mutex<[Result<KafkaPosition, KafkaError>]>([])
+            let reports = Locked<[Result<KafkaPosition, KafkaError>]>([])
             var deliveries: [KafkaDelivery] = []
             for index in 0..<200 {
                 let delivery = try producer.produce(record("t", 1, "r\(index)"))
@@ -151,7 +150,7 @@ struct ProduceConsumeTests {
             #expect(positions == (0..<200).map { KafkaPosition(partition: 1, offset: Int64($0)) })
             #expect(reports.withLock { $0.count } == 201)
             // Registered after the report came: called at once, with the same position.
-            let late = Mutex<KafkaPosition?>(nil)
+            let late = Locked<KafkaPosition?>(nil)
             deliveries[42].whenComplete { result in late.withLock { $0 = try? result.get() } }
             #expect(late.withLock { $0 } == KafkaPosition(partition: 1, offset: 42))
             await producer.close()
