@@ -1,4 +1,5 @@
 import ChatDomain
+import ChatTestSupport
 import Testing
 
 /// The log's one fold: verdicts, window seeding, pending amendments, and agreement with a naive
@@ -101,7 +102,7 @@ struct PartitionLogFoldTests {
         let log = Self.randomLog(seed: seed, count: 300)
         var whole = PartitionLogFold(partition: 0, from: 0, span: span, keepsMessages: true)
         let wholeEvents = log.enumerated().map { whole.apply(offset: Int64($0.offset), event: $0.element) }
-        var generator = SplitMix(seed: seed &* 31)
+        var generator = SeededGenerator(seed: seed &* 31)
         var cuts = (0..<4).map { _ in Int(generator.next() % UInt64(log.count)) }.sorted()
         cuts = [0] + cuts + [log.count]
         // Messages of the segments so far, and each segment's fold continued from the last one's window.
@@ -153,7 +154,7 @@ struct PartitionLogFoldTests {
     /// Posts (with retries near and far), edits and deletes by authors and others, of rooms' own
     /// and other rooms' messages, ids naming nothing, and records that are no room event.
     static func randomLog(seed: UInt64, count: Int) -> [RoomEvent?] {
-        var random = SplitMix(seed: seed)
+        var random = SeededGenerator(seed: seed)
         let rooms = [room, other, RoomName("third")!]
         let users = ["ann", "bob", "cid"]
         var log: [RoomEvent?] = []
