@@ -2,7 +2,7 @@
 # The Kafka module's tests under ThreadSanitizer: the producer and consumer cores (their state
 # machines, poll threads, and the close races of Tests/KafkaTests/CloseRaceTests.swift) against
 # real librdkafka on embedded mock clusters. Builds in .build-tsan (a full build of its own: TSan
-# instruments every module; about 8-15 minutes from clean on 2 cores, incremental afterwards).
+# instruments every module; about 11.5 minutes from clean on a loaded 2-core machine, incremental afterwards).
 # Extra arguments go to `swift test` (e.g. --filter KafkaTests.CloseRaceTests).
 # No suppressions: librdkafka starts C11 threads, which TSan cannot follow by itself (it crashed
 # at their first malloc), so TSan builds route them through pthread (Sources/CKafkaShim/
