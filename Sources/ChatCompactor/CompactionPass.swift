@@ -83,10 +83,13 @@ public struct CompactionPass: Sendable {
             coverage: states.compactMapValues { $0.manifest.coveredEnd }, directory: directory)
     }
 
-    private func fold(consumer: KafkaConsumer, states: [Int32: PartitionCompactor], targets: [Int32: Int64], started: ContinuousClock.Instant,
-                      progress: @escaping @Sendable (Progress) -> Void) async throws -> Int {
+    private func fold(
+        consumer: KafkaConsumer, states: [Int32: PartitionCompactor], targets: [Int32: Int64], started: ContinuousClock.Instant,
+        progress: @escaping @Sendable (Progress) -> Void
+    ) async throws -> Int {
         let topic = configuration.topic
-        try await consumer.assign(targets.keys.sorted().map { KafkaTopicPartition(topic: topic, partition: $0, offset: .exact(states[$0]!.expectedOffset)) })
+        try await consumer.assign(
+            targets.keys.sorted().map { KafkaTopicPartition(topic: topic, partition: $0, offset: .exact(states[$0]!.expectedOffset)) })
         let tracker = PassTracker()
         let idleTimeout = self.idleTimeout
         return try await withThrowingTaskGroup(of: Int.self) { group in

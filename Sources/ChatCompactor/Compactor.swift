@@ -27,8 +27,10 @@ public actor Compactor: Service {
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
     /// - Parameter epoch: the log's epoch when the caller knows it (else asked of the cluster).
-    public init(configuration: CompactorConfiguration, admin: KafkaAdmin, epoch: LogEpoch? = nil, metricsFactory: any MetricsFactory,
-                logger: Logger) throws {
+    public init(
+        configuration: CompactorConfiguration, admin: KafkaAdmin, epoch: LogEpoch? = nil, metricsFactory: any MetricsFactory,
+        logger: Logger
+    ) throws {
         var consumerConfiguration = configuration.kafka
         consumerConfiguration["group.id"] = configuration.groupID
         self.configuration = configuration
@@ -65,7 +67,8 @@ public actor Compactor: Service {
     private func start() async throws {
         if directory == nil {
             let clusterID = try await admin.clusterID()
-            directory = SnapshotDirectory(root: configuration.snapshotRoot, topic: configuration.topic, epoch: LogEpoch(clusterID: clusterID, topic: configuration.topic))
+            directory = SnapshotDirectory(
+                root: configuration.snapshotRoot, topic: configuration.topic, epoch: LogEpoch(clusterID: clusterID, topic: configuration.topic))
         }
         try await consumer.subscribe(topics: [configuration.topic])
         logger.info("compactor started", metadata: ["snapshots": "\(directory!.logDirectory)", "group": "\(configuration.groupID)"])
@@ -174,7 +177,9 @@ public actor Compactor: Service {
             }
         } catch {
             metrics.failures.increment()
-            logger.error("compaction step failed; the partition restarts from its manifest", metadata: ["partition": "\(state.partition)", "error": "\(error)"])
+            logger.error(
+                "compaction step failed; the partition restarts from its manifest",
+                metadata: ["partition": "\(state.partition)", "error": "\(error)"])
             if partitions[state.partition] === state { partitions[state.partition] = nil }
             state.release()
             retryAt[state.partition] = .now + .seconds(2)

@@ -28,8 +28,10 @@ final class PartitionCompactor: @unchecked Sendable {
         case ahead(expected: Int64)
     }
 
-    private init(partition: Int32, directory: SnapshotDirectory, configuration: CompactorConfiguration, logger: Logger, lock: FileLock,
-                 manifest: PartitionManifest, fold: SegmentFold) {
+    private init(
+        partition: Int32, directory: SnapshotDirectory, configuration: CompactorConfiguration, logger: Logger, lock: FileLock,
+        manifest: PartitionManifest, fold: SegmentFold
+    ) {
         self.partition = partition
         self.directory = directory
         self.configuration = configuration
@@ -44,30 +46,38 @@ final class PartitionCompactor: @unchecked Sendable {
     ///
     /// A last segment that fails verification is dropped when the log still holds its range (it
     /// is folded again); otherwise opening fails loudly.
-    static func open(partition: Int32, directory: SnapshotDirectory, configuration: CompactorConfiguration, watermarks: KafkaWatermarks,
-                     logger: Logger) async throws -> PartitionCompactor {
+    static func open(
+        partition: Int32, directory: SnapshotDirectory, configuration: CompactorConfiguration, watermarks: KafkaWatermarks,
+        logger: Logger
+    ) async throws -> PartitionCompactor {
         let path = directory.partitionDirectory(partition)
         let lock = try await SnapshotIO.run { () -> FileLock in
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
             return try FileLock(path: directory.lockPath(partition))
         }
         do {
-            var manifest = try await SnapshotIO.run { try directory.manifest(partition) }
-                ?? PartitionManifest(topic: configuration.topic, epoch: directory.epoch, partition: partition, duplicateSpan: configuration.duplicateSpan)
+            var manifest =
+                try await SnapshotIO.run { try directory.manifest(partition) }
+                ?? PartitionManifest(
+                    topic: configuration.topic, epoch: directory.epoch, partition: partition, duplicateSpan: configuration.duplicateSpan)
             guard manifest.duplicateSpan == configuration.duplicateSpan else {
                 throw SnapshotError.incompatible(
-                    "\(directory.manifestPath(partition)) was folded with duplicate span \(manifest.duplicateSpan), this compactor uses \(configuration.duplicateSpan); use the same span as the gateways")
+                    "\(directory.manifestPath(partition)) was folded with duplicate span \(manifest.duplicateSpan), this compactor uses \(configuration.duplicateSpan); use the same span as the gateways"
+                )
             }
             if let end = manifest.coveredEnd, end > watermarks.high {
                 throw SnapshotError.incompatible(
-                    "\(directory.manifestPath(partition)) covers offsets up to \(end) but the log ends at \(watermarks.high): it belongs to another log; move \(directory.logDirectory) away")
+                    "\(directory.manifestPath(partition)) covers offsets up to \(end) but the log ends at \(watermarks.high): it belongs to another log; move \(directory.logDirectory) away"
+                )
             }
             var window: [WindowEntry] = []
             while let last = manifest.segments.last {
                 do {
                     window = try await SnapshotIO.run {
-                        try SegmentReader.open(path: directory.segmentPath(partition, file: last.file), descriptor: last, partition: partition, epoch: directory.epoch)
-                            .window()
+                        try SegmentReader.open(
+                            path: directory.segmentPath(partition, file: last.file), descriptor: last, partition: partition, epoch: directory.epoch
+                        )
+                        .window()
                     }
                     break
                 } catch let error as SnapshotError {
@@ -130,9 +140,10 @@ final class PartitionCompactor: @unchecked Sendable {
         let header = SegmentFile.Header(
             topic: configuration.topic, epoch: directory.epoch, partition: partition, from: contents.from, to: contents.to,
             duplicateSpan: configuration.duplicateSpan, level: 0)
-        next.segments.append(try await writeSegment(header: header, generation: generation) { path in
-            try SegmentFile.write(contents, header: header, to: path)
-        })
+        next.segments.append(
+            try await writeSegment(header: header, generation: generation) { path in
+                try SegmentFile.write(contents, header: header, to: path)
+            })
         try configuration.crashHook?(.segmentWritten, partition)
         while let run = configuration.policy.nextMerge(next.segments) {
             let inputs = Array(next.segments[run])
@@ -183,7 +194,8 @@ final class PartitionCompactor: @unchecked Sendable {
         let partition = self.partition
         try await SnapshotIO.run {
             for segment in segments {
-                _ = try SegmentReader.open(path: directory.segmentPath(partition, file: segment.file), descriptor: segment, partition: partition, epoch: directory.epoch)
+                _ = try SegmentReader.open(
+                    path: directory.segmentPath(partition, file: segment.file), descriptor: segment, partition: partition, epoch: directory.epoch)
             }
         }
     }

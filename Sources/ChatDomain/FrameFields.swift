@@ -40,10 +40,11 @@ enum FrameField: Int, CaseIterable {
 /// The last value of each protocol field in a frame (a later duplicate key replaces an earlier
 /// one, as in JSONSerialization's dictionaries). Fixed storage: no allocation per frame.
 struct FrameFields {
-    private var values: (
-        ValueToken?, ValueToken?, ValueToken?, ValueToken?, ValueToken?, ValueToken?,
-        ValueToken?, ValueToken?, ValueToken?, ValueToken?, ValueToken?
-    ) = (nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil)
+    private var values:
+        (
+            ValueToken?, ValueToken?, ValueToken?, ValueToken?, ValueToken?, ValueToken?,
+            ValueToken?, ValueToken?, ValueToken?, ValueToken?, ValueToken?
+        ) = (nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil)
 
     subscript(field: FrameField) -> ValueToken? {
         get {

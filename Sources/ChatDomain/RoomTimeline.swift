@@ -49,7 +49,6 @@ public struct RoomTimeline: Sendable {
         }
     }
 
-
     private enum Target {
         case success(Int)
         case failure(LogVerdict)

@@ -63,7 +63,8 @@ extension Fanout {
     /// The post a request resolves to, once its record is processed: the earlier post it repeats,
     /// or itself.
     private func resolvedPost(_ request: AcknowledgementRequest, _ state: PartitionState) -> AcknowledgedPost {
-        if let original = state.fold.original(room: request.room, user: request.user, cmid: request.cmid), original.offset <= request.position.offset {
+        if let original = state.fold.original(room: request.room, user: request.user, cmid: request.cmid), original.offset <= request.position.offset
+        {
             return post(original, partition: state.partition)
         }
         return post(.init(offset: request.position.offset, timestamp: request.timestamp), partition: state.partition)

@@ -143,7 +143,8 @@ extension Fanout {
             if from < low {
                 let catchUp = try await snapshots.catchUp(room: room, partition: partition, after: from - 1, low: low)
                 snapshotEvents = catchUp.events.lazy.filter { $0.offset < to }.map {
-                    CachedEvent(logged: $0, frame: ServerFrame.event($0, epoch: self.configuration.epoch).map(WireFrame.init(json:)), duplicateOf: nil)
+                    CachedEvent(
+                        logged: $0, frame: ServerFrame.event($0, epoch: self.configuration.epoch).map(WireFrame.init(json:)), duplicateOf: nil)
                 }
                 logFrom = max(catchUp.logFrom, from)
                 window = catchUp.window
@@ -153,7 +154,8 @@ extension Fanout {
         // Without a snapshot window the scan starts `duplicateSpan` earlier to warm a cold one.
         let start = window == nil ? max(0, logFrom - configuration.duplicateSpan) : logFrom
         let fold = PartitionLogFold(partition: partition, from: start, span: configuration.duplicateSpan, window: window ?? [], rooms: .only(room))
-        let read = try await Self.readLog(catchUpReader().records(partition: partition, from: start, to: to), fold: fold, from: logFrom, epoch: configuration.epoch)
+        let read = try await Self.readLog(
+            catchUpReader().records(partition: partition, from: start, to: to), fold: fold, from: logFrom, epoch: configuration.epoch)
         if let first = read.firstOffset, first > logFrom {
             // The reader falls back to the log start when its start offset is gone: retention
             // passed `logFrom` after the join checked it. Offsets are contiguous in chat.rooms, so

@@ -95,7 +95,8 @@ extension ChatSession {
         case .typing(let room):
             guard joined.contains(room) else { return reply(ProtocolError(id: id, .notJoined, "join \(room) before typing in it")) }
             let now = ProcessInfo.processInfo.systemUptime
-            let interval = Double(services.configuration.typingInterval.components.seconds)
+            let interval =
+                Double(services.configuration.typingInterval.components.seconds)
                 + Double(services.configuration.typingInterval.components.attoseconds) / 1e18
             if let last = lastTyping[room], now - last < interval { return }
             lastTyping[room] = now
@@ -118,7 +119,8 @@ extension ChatSession {
                 }
                 try await services.readPositions.store(cursor, user: identity.userID, room: room)
                 if services.configuration.broadcastReadPositions {
-                    try services.ingress.signal(RoomSignal(room: room, user: identity.userID, timestamp: WallClock.milliseconds(), kind: .read(cursor: cursor)))
+                    try services.ingress.signal(
+                        RoomSignal(room: room, user: identity.userID, timestamp: WallClock.milliseconds(), kind: .read(cursor: cursor)))
                 }
             } catch {
                 reply(ProtocolError(id: id, .unavailable, "the read position could not be stored; retry later"))

@@ -31,7 +31,8 @@ struct GatewayServices: Sendable {
     func historyPage(room: RoomName, before: ChatCursor?, limit: Int) async throws(ProtocolError) -> HistoryPage {
         guard await reads.acquire() else {
             throw ProtocolError(
-                .limit, "concurrent reads limit reached: \(reads.maxRunning) history reads running and \(reads.maxWaiting) waiting on this node; retry later")
+                .limit,
+                "concurrent reads limit reached: \(reads.maxRunning) history reads running and \(reads.maxWaiting) waiting on this node; retry later")
         }
         defer { reads.release() }
         return try await readHistoryPage(room: room, before: before, limit: limit)

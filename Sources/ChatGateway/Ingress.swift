@@ -69,9 +69,10 @@ struct Ingress: Sendable {
                     room: room, user: user, cmid: cmid, position: position, timestamp: timestamp,
                     deadline: ContinuousClock.now.advanced(by: sendTimeout)
                 ) { read in
-                    completion(read.mapError { _ in
-                        ProtocolError(.unavailable, "the message is stored but could not be confirmed in time; retry with the same cmid")
-                    })
+                    completion(
+                        read.mapError { _ in
+                            ProtocolError(.unavailable, "the message is stored but could not be confirmed in time; retry with the same cmid")
+                        })
                 }
                 acknowledgements.submit(request, to: fanout)
             }
@@ -136,10 +137,11 @@ struct Ingress: Sendable {
             value: event.encoded(), timestampMilliseconds: event.timestamp)
         do {
             return try producer.produce(record)
-        } catch where error.code == .queueFull {
+        } catch  where error.code == .queueFull {
             // The queue is bounded in bytes by the memory budget: full, Kafka is not keeping up or
             // not reachable, and waiting would only hold the request (and its client) longer.
-            throw ProtocolError(.unavailable, "the node's producer queue is full (its memory budget is reached): Kafka is not keeping up; retry later")
+            throw ProtocolError(
+                .unavailable, "the node's producer queue is full (its memory budget is reached): Kafka is not keeping up; retry later")
         } catch {
             throw ProtocolError(.unavailable, "Kafka is not accepting messages (\(error.code.name)); retry later")
         }

@@ -107,7 +107,9 @@ public struct TokenAuthority: Sendable {
     /// ``verify(request:)`` for the head of a WebSocket upgrade request.
     func verify(upgrade head: HTTPRequestHead) async throws(Refusal) -> ChatIdentity {
         try await verify(
-            found: Self.token(authorization: head.headers.first(name: "authorization"), subprotocolFields: head.headers[Self.subprotocolHeader], uri: URI(head.uri)))
+            found: Self.token(
+                authorization: head.headers.first(name: "authorization"), subprotocolFields: head.headers[Self.subprotocolHeader], uri: URI(head.uri))
+        )
     }
 
     private func verify(found token: String?) async throws(Refusal) -> ChatIdentity {

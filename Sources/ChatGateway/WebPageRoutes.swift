@@ -40,9 +40,9 @@ enum WebPageRoutes {
 struct WebSite: Sendable {
     /// The resource bundle SwiftPM builds for this target, next to the executable.
     #if os(Linux) || os(Windows)
-    static let bundleName = "kafka-chat_ChatGateway.resources"
+        static let bundleName = "kafka-chat_ChatGateway.resources"
     #else
-    static let bundleName = "kafka-chat_ChatGateway.bundle"
+        static let bundleName = "kafka-chat_ChatGateway.bundle"
     #endif
 
     /// Hash of every file, naming this set of assets in URLs.

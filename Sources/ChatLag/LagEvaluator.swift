@@ -32,10 +32,12 @@ public struct LagEvaluator: Sendable {
         }
         if committed < logStart {
             return PartitionVerdict(
-                status: .err, reason: "committed offset \(committed) is before the log start \(logStart): \(logStart - committed) messages were deleted unread")
+                status: .err,
+                reason: "committed offset \(committed) is before the log start \(logStart): \(logStart - committed) messages were deleted unread")
         }
         if committed > logEnd {
-            return PartitionVerdict(status: .err, reason: "committed offset \(committed) is past the log end \(logEnd): the log was truncated or recreated")
+            return PartitionVerdict(
+                status: .err, reason: "committed offset \(committed) is past the log end \(logEnd): the log was truncated or recreated")
         }
         let window = Array(
             samples.suffix(rules.windowSize).reversed().prefix { $0.error == nil && $0.committed != nil && $0.lag != nil }.reversed())
@@ -51,7 +53,8 @@ public struct LagEvaluator: Sendable {
                 return PartitionVerdict(
                     status: .stop, reason: "no progress at offset \(committed) for \(span) while the lag grew from \(lags.first!) to \(lags.last!)")
             }
-            return PartitionVerdict(status: .stall, reason: "no progress at offset \(committed) for \(span) with lag \(lags.last!) and no new messages")
+            return PartitionVerdict(
+                status: .stall, reason: "no progress at offset \(committed) for \(span) with lag \(lags.last!) and no new messages")
         }
         let neverShrank = zip(lags, lags.dropFirst()).allSatisfy { $0 <= $1 }
         if neverShrank && lags.last! > lags.first! {

@@ -53,7 +53,8 @@ public actor RecordTimestampReader {
         let consumer: KafkaConsumer
         do {
             consumer = try KafkaConsumer(configuration: configuration, bufferCapacity: 1024, logger: logger)
-            try await consumer.assign(offsets.map { KafkaTopicPartition(topic: $0.partition.topic, partition: $0.partition.partition, offset: .exact($0.offset)) })
+            try await consumer.assign(
+                offsets.map { KafkaTopicPartition(topic: $0.partition.topic, partition: $0.partition.partition, offset: .exact($0.offset)) })
         } catch {
             logger.debug("cannot read record timestamps", metadata: ["error": "\(error)"])
             return [:]

@@ -79,7 +79,10 @@ public actor PresenceService: Service {
         for leftover in table.leftovers(of: configuration.nodeID, currentIncarnation: incarnation) {
             // Rooms first: the user record of the old run then finds none left.
             for room in leftover.rooms.sorted() {
-                publish(.room(RoomPresence(user: leftover.user, node: leftover.node, room: room, incarnation: leftover.incarnation, online: false, timestamp: now)))
+                publish(
+                    .room(
+                        RoomPresence(
+                            user: leftover.user, node: leftover.node, room: room, incarnation: leftover.incarnation, online: false, timestamp: now)))
             }
             var withdrawn = leftover
             withdrawn.online = false
@@ -190,11 +193,12 @@ public actor PresenceService: Service {
             let delivery = try producer.produce(kafkaRecord)
             let logger = self.logger
             Task {
-                do { _ = try await delivery.position() } catch { logger.warning("presence record not stored", metadata: ["key": "\(key)", "error": "\(error)"]) }
+                do { _ = try await delivery.position() } catch {
+                    logger.warning("presence record not stored", metadata: ["key": "\(key)", "error": "\(error)"])
+                }
             }
         } catch {
             logger.warning("presence record not produced", metadata: ["key": "\(key)", "error": "\(error)"])
         }
     }
 }
-

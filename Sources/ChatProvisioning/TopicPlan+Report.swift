@@ -9,7 +9,8 @@ extension TopicPlan {
             case .create(let topic):
                 let configs = topic.configs.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
                 lines.append(
-                    "\(item.topic): \(dryRun ? "would create" : "create") with \(topic.partitions) partitions, replication factor \(topic.replicationFactor), \(configs)")
+                    "\(item.topic): \(dryRun ? "would create" : "create") with \(topic.partitions) partitions, replication factor \(topic.replicationFactor), \(configs)"
+                )
             case .inPlace:
                 lines.append("\(item.topic): in place\(configsVerified ? "" : " (partitions and replication factor)")")
             case .drift(let drift):
@@ -30,15 +31,24 @@ extension TopicPlan {
                 case .partitions(let expected, let actual) where ChatTopicLayout.placementTopics.contains(item.topic) && expected > actual:
                     lines.append(contentsOf: Self.growthProcedure(from: actual, to: expected).map { "  " + $0 })
                 case .partitions(let expected, let actual) where expected < actual:
-                    lines.append("  \(item.topic): partitions are never removed; declare the actual count (--partitions \(actual), CHAT_PARTITIONS=\(actual)).")
+                    lines.append(
+                        "  \(item.topic): partitions are never removed; declare the actual count (--partitions \(actual), CHAT_PARTITIONS=\(actual))."
+                    )
                 case .partitions:
-                    lines.append("  \(item.topic): add partitions with kafka-topics.sh --alter --partitions; keys move, so do it while the topic is quiet.")
+                    lines.append(
+                        "  \(item.topic): add partitions with kafka-topics.sh --alter --partitions; keys move, so do it while the topic is quiet.")
                 case .replicationFactor:
-                    lines.append("  \(item.topic): change the replication factor with a partition reassignment (kafka-reassign-partitions.sh, Cruise Control).")
+                    lines.append(
+                        "  \(item.topic): change the replication factor with a partition reassignment (kafka-reassign-partitions.sh, Cruise Control)."
+                    )
                 case .config(let key, let expected, _):
-                    lines.append("  \(item.topic): kafka-configs.sh --alter --entity-type topics --entity-name \(item.topic) --add-config \(key)=\(expected), if the layout is right.")
+                    lines.append(
+                        "  \(item.topic): kafka-configs.sh --alter --entity-type topics --entity-name \(item.topic) --add-config \(key)=\(expected), if the layout is right."
+                    )
                 case .placementMismatch:
-                    lines.append("  \(ChatTopics.rooms) and \(ChatTopics.signals) must have equal partition counts: add partitions to the smaller one (docs/deploy.md, section 7).")
+                    lines.append(
+                        "  \(ChatTopics.rooms) and \(ChatTopics.signals) must have equal partition counts: add partitions to the smaller one (docs/deploy.md, section 7)."
+                    )
                 }
             }
         }

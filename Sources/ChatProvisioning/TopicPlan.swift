@@ -72,7 +72,8 @@ public struct TopicPlan: Sendable, Hashable {
                 // Creating one placement topic with a count its existing sibling does not have
                 // would break the shared room mapping for good (partitions never shrink).
                 if ChatTopicLayout.placementTopics.contains(specification.name), let rooms = rooms ?? signals, rooms != specification.partitions {
-                    let mismatch: TopicDrift = specification.name == ChatTopics.rooms
+                    let mismatch: TopicDrift =
+                        specification.name == ChatTopics.rooms
                         ? .placementMismatch(rooms: 0, signals: rooms) : .placementMismatch(rooms: rooms, signals: 0)
                     return Item(topic: specification.name, action: .drift([mismatch]))
                 }

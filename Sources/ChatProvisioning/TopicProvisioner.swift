@@ -20,7 +20,8 @@ public struct TopicProvisioner: Sendable {
         if existing.isEmpty {
             configNote = nil
         } else if metadata.controller == nil {
-            configNote = "topic configurations not verified: the cluster names no live controller to answer DescribeConfigs "
+            configNote =
+                "topic configurations not verified: the cluster names no live controller to answer DescribeConfigs "
                 + "(librdkafka's mock cluster, used by chatctl kafka and the tests, does not implement it)"
         } else {
             do {

@@ -43,7 +43,8 @@ public final class ChatNode: Service, Sendable {
                 throw ChatNodeStartupError(description: "the compactor role needs --brokers (or CHAT_BROKERS): it folds the log of a shared cluster")
             }
             guard configuration.snapshotDirectory != nil else {
-                throw ChatNodeStartupError(description: "the compactor role needs --snapshots (or CHAT_SNAPSHOT_DIR): it writes the history snapshots there")
+                throw ChatNodeStartupError(
+                    description: "the compactor role needs --snapshots (or CHAT_SNAPSHOT_DIR): it writes the history snapshots there")
             }
         } else {
             try await checkGatewaySecurity(configuration, logger: logger)
@@ -60,7 +61,8 @@ public final class ChatNode: Service, Sendable {
             logger.info("started an embedded Kafka cluster", metadata: ["bootstrap": "\(bootstrapServers)"])
         }
         do {
-            return try await ChatNode(configuration: configuration, role: role, embedded: embedded, bootstrapServers: bootstrapServers, logger: logger)
+            return try await ChatNode(
+                configuration: configuration, role: role, embedded: embedded, bootstrapServers: bootstrapServers, logger: logger)
         } catch {
             await embedded?.shutdown()
             throw error
@@ -134,7 +136,8 @@ public final class ChatNode: Service, Sendable {
             compactorConfiguration.duplicateSpan = configuration.duplicateSpan
             compactorConfiguration.policy = configuration.compactionPolicy
             do {
-                compactor = try Compactor(configuration: compactorConfiguration, admin: admin, epoch: epoch, metricsFactory: metricsFactory, logger: logger)
+                compactor = try Compactor(
+                    configuration: compactorConfiguration, admin: admin, epoch: epoch, metricsFactory: metricsFactory, logger: logger)
             } catch {
                 await gateway?.close()
                 await admin.close()
@@ -157,7 +160,8 @@ public final class ChatNode: Service, Sendable {
                 onServerRunning: onServerRunning, logger: logger)
         } else {
             application = Application(
-                router: router, configuration: .init(address: address, serverName: "chatd-compactor"), onServerRunning: onServerRunning, logger: logger)
+                router: router, configuration: .init(address: address, serverName: "chatd-compactor"), onServerRunning: onServerRunning,
+                logger: logger)
         }
         // Start order; shutdown runs it backwards: sessions drain with close 1001 first, then the
         // server, presence, the compactor, the fan-out and the producer stop in that order.

@@ -68,11 +68,13 @@ extension ChatSetting {
         _ option: String, _ variable: String, default defaultValue: String? = nil, minimum: Value, summary: String, note: String? = nil,
         tail: String = ".", _ set: @escaping @Sendable (Value, inout ChatSettings.Resolved) -> Void
     ) -> ChatSetting {
-        ChatSetting(option, variable, default: defaultValue, summary: summary, note: note, tail: tail) { values, source, settings throws(ChatSettingError) in
+        ChatSetting(option, variable, default: defaultValue, summary: summary, note: note, tail: tail) {
+            values, source, settings throws(ChatSettingError) in
             let text = values.last ?? ""
             guard let value = Value(text) else { throw ChatSettingError("\(source) must be a whole number, got \(text)") }
             guard value >= minimum else {
-                throw ChatSettingError(minimum == 0 ? "\(source) must not be negative, got \(text)" : "\(source) must be at least \(minimum), got \(text)")
+                throw ChatSettingError(
+                    minimum == 0 ? "\(source) must not be negative, got \(text)" : "\(source) must be at least \(minimum), got \(text)")
             }
             set(value, &settings)
         }
@@ -83,7 +85,8 @@ extension ChatSetting {
         _ option: String, _ variable: String, default defaultValue: String? = nil, summary: String, note: String? = nil, tail: String = ".",
         _ set: @escaping @Sendable (_ value: String, _ source: String, inout ChatSettings.Resolved) throws(ChatSettingError) -> Void
     ) -> ChatSetting {
-        ChatSetting(option, variable, default: defaultValue, summary: summary, note: note, tail: tail) { values, source, settings throws(ChatSettingError) in
+        ChatSetting(option, variable, default: defaultValue, summary: summary, note: note, tail: tail) {
+            values, source, settings throws(ChatSettingError) in
             try set(values.last ?? "", source, &settings)
         }
     }
@@ -97,7 +100,9 @@ extension ChatSetting {
     }
 
     /// An on/off flag.
-    static func flag(_ option: String, _ variable: String, summary: String, _ set: @escaping @Sendable (inout ChatSettings.Resolved) -> Void) -> ChatSetting {
+    static func flag(_ option: String, _ variable: String, summary: String, _ set: @escaping @Sendable (inout ChatSettings.Resolved) -> Void)
+        -> ChatSetting
+    {
         ChatSetting(option, variable, kind: .flag, summary: summary) { values, source, settings throws(ChatSettingError) in
             switch values.last {
             case "1": set(&settings)

@@ -17,7 +17,8 @@ public enum ChatSettings {
     /// - Parameter options: what was given on the command line, by setting; a flag given is `["1"]`.
     /// - Throws: ``ChatSettingError`` naming the option or variable whose value is unusable.
     public static func resolve(options: [ChatSetting: [String]], environment: [String: String]) throws(ChatSettingError) -> Resolved {
-        var resolved = Resolved(configuration: ChatNodeConfiguration(gateway: GatewayConfiguration(nodeID: ProcessInfo.processInfo.hostName)), logLevel: .info)
+        var resolved = Resolved(
+            configuration: ChatNodeConfiguration(gateway: GatewayConfiguration(nodeID: ProcessInfo.processInfo.hostName)), logLevel: .info)
         for setting in all {
             if let values = options[setting]?.filter({ !$0.isEmpty }), !values.isEmpty {
                 try setting.apply(values, setting.flagName, &resolved)
@@ -111,7 +112,8 @@ public enum ChatSettings {
         summary: "Seconds without heartbeat after which a node's users are offline"
     ) { $1.configuration.presenceStaleAfter = .seconds($0) }
     public static let role = ChatSetting.text(
-        "role", "CHAT_ROLE", summary: "What the process runs: gateway, compactor or all", note: ", default: all with the embedded cluster, else gateway"
+        "role", "CHAT_ROLE", summary: "What the process runs: gateway, compactor or all",
+        note: ", default: all with the embedded cluster, else gateway"
     ) { value, source, settings throws(ChatSettingError) in
         guard let role = ChatNodeRole(rawValue: value) else { throw ChatSettingError("\(source) must be gateway, compactor or all, got \(value)") }
         settings.configuration.role = role

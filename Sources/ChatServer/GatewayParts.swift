@@ -25,7 +25,8 @@ extension ChatNode {
                 throw ChatNodeStartupError(description: "topic \(topic) does not exist: run `chatctl topics apply --brokers \(bootstrapServers)`")
             }
             guard let count = try await admin.partitionCount(topic: ChatTopics.rooms) else {
-                throw ChatNodeStartupError(description: "topic \(ChatTopics.rooms) does not exist: run `chatctl topics apply --brokers \(bootstrapServers)`")
+                throw ChatNodeStartupError(
+                    description: "topic \(ChatTopics.rooms) does not exist: run `chatctl topics apply --brokers \(bootstrapServers)`")
             }
             let roomPartitions = configuration.roomPartitions ?? Int32(count)
             guard roomPartitions <= count else {
@@ -70,11 +71,13 @@ struct GatewayParts: Sendable {
         }
 
         var producerConfiguration = kafka
-        producerConfiguration["delivery.timeout.ms"] = producerConfiguration["delivery.timeout.ms"]
+        producerConfiguration["delivery.timeout.ms"] =
+            producerConfiguration["delivery.timeout.ms"]
             ?? String(configuration.gateway.sendTimeout.components.seconds * 1000)
         // The producer's queue holds at most its share of the node's memory budget; when full,
         // sends are answered `unavailable` at once (see Ingress).
-        producerConfiguration["queue.buffering.max.kbytes"] = producerConfiguration["queue.buffering.max.kbytes"]
+        producerConfiguration["queue.buffering.max.kbytes"] =
+            producerConfiguration["queue.buffering.max.kbytes"]
             ?? String(max(1, configuration.producerQueueKilobytes))
         let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
         do {

@@ -247,13 +247,14 @@ final class ConsumerCore: KafkaCallbackTarget, @unchecked Sendable {
     }
 }
 
-let consumerRebalanceCallback: @convention(c) (
-    OpaquePointer?, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, UnsafeMutableRawPointer?
-) -> Void = { handle, error, partitions, opaque in
-    guard let handle, let opaque else { return }
-    let core = Unmanaged<AnyObject>.fromOpaque(opaque).takeUnretainedValue() as! ConsumerCore
-    core.handleRebalance(handle, error, partitions: partitions)
-}
+let consumerRebalanceCallback:
+    @convention(c) (
+        OpaquePointer?, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, UnsafeMutableRawPointer?
+    ) -> Void = { handle, error, partitions, opaque in
+        guard let handle, let opaque else { return }
+        let core = Unmanaged<AnyObject>.fromOpaque(opaque).takeUnretainedValue() as! ConsumerCore
+        core.handleRebalance(handle, error, partitions: partitions)
+    }
 
 let consumerErrorCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void = {
     _, code, reason, opaque in

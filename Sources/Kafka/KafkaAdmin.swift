@@ -106,9 +106,10 @@ public final class KafkaAdmin: Sendable {
             var newTopics: [OpaquePointer?] = []
             defer { for topic in newTopics { rd_kafka_NewTopic_destroy(topic) } }
             for specification in specifications {
-                guard let topic = rd_kafka_NewTopic_new(
-                    specification.name, Int32(specification.partitions), Int32(specification.replicationFactor),
-                    &errorBuffer, errorBuffer.count)
+                guard
+                    let topic = rd_kafka_NewTopic_new(
+                        specification.name, Int32(specification.partitions), Int32(specification.replicationFactor),
+                        &errorBuffer, errorBuffer.count)
                 else {
                     throw KafkaError.configuration("topic \(specification.name): \(String(nullTerminated: errorBuffer))")
                 }

@@ -149,7 +149,10 @@ public final class KafkaPartitionReader: Sendable {
             }
             try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                    enum Outcome { case granted, queued, failed(any Error) }
+                    enum Outcome {
+                        case granted, queued
+                        case failed(any Error)
+                    }
                     let outcome = state.withLock { state -> Outcome in
                         if state.closed { return .failed(Self.closedError) }
                         if Task.isCancelled { return .failed(CancellationError()) }
@@ -318,7 +321,8 @@ public struct KafkaPartitionRecords: AsyncSequence, Sendable {
                     return record
                 }
                 do {
-                    batch = try await Self.nextBatch(of: turn.consumer, within: reader.idleTimeout, reading: "\(reader.topic)[\(partition)] offsets \(from)..<\(to)")
+                    batch = try await Self.nextBatch(
+                        of: turn.consumer, within: reader.idleTimeout, reading: "\(reader.topic)[\(partition)] offsets \(from)..<\(to)")
                     index = 0
                 } catch {
                     done = true

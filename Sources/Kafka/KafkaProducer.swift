@@ -133,9 +133,10 @@ final class DeliveryBatch: Sendable {
     private let state: NIOLockedValueBox<State>
 
     init(count: Int) {
-        state = NIOLockedValueBox(State(
-            positions: Array(repeating: KafkaPosition(partition: -1, offset: KafkaBatchResult.noOffset), count: count),
-            done: Array(repeating: false, count: count), remaining: count))
+        state = NIOLockedValueBox(
+            State(
+                positions: Array(repeating: KafkaPosition(partition: -1, offset: KafkaBatchResult.noOffset), count: count),
+                done: Array(repeating: false, count: count), remaining: count))
     }
 
     /// Records a run of this batch's delivery reports under one lock; true when that finished the batch.

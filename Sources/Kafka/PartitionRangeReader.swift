@@ -13,8 +13,10 @@ public struct PartitionRangeReader: Sendable {
 
     /// A reader that opens a consumer per read and closes it when the read ends; its reads run
     /// one at a time.
-    public init(configuration: KafkaConfiguration, topic: String, idleTimeout: Duration = .seconds(10),
-                logger: Logger = Logger(label: "chat.history.reader")) {
+    public init(
+        configuration: KafkaConfiguration, topic: String, idleTimeout: Duration = .seconds(10),
+        logger: Logger = Logger(label: "chat.history.reader")
+    ) {
         self.topic = topic
         self.shared = KafkaPartitionReader(
             configuration: configuration, topic: topic, idleTimeout: idleTimeout, maxWaiting: .max, closesAfterEachRead: true, logger: logger)

@@ -5,9 +5,9 @@ import NIOConcurrencyHelpers
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The client and its main queue, the one `rd_kafka_poll` serves: `rd_kafka_queue_yield` on it
@@ -115,7 +115,8 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
                 while index < end {
                     let record = buffer.baseAddress! + index
                     let id = Self.batchOpaque(number, index)
-                    let outcome = record.pointee.topic == topic
+                    let outcome =
+                        record.pointee.topic == topic
                         ? Self.enqueue(record, topic: cTopic, id: id, handle: handle)
                         : record.pointee.topic.withCString { Self.enqueue(record, topic: $0, id: id, handle: handle) }
                     if outcome == RD_KAFKA_RESP_ERR__QUEUE_FULL {
@@ -123,8 +124,9 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
                         break
                     }
                     if outcome != RD_KAFKA_RESP_ERR_NO_ERROR {
-                        failUnsent(batch, number: number, index..<index + 1, of: buffer,
-                                   KafkaError(outcome, "cannot produce to \(record.pointee.topic)[\(record.pointee.partition)]"))
+                        failUnsent(
+                            batch, number: number, index..<index + 1, of: buffer,
+                            KafkaError(outcome, "cannot produce to \(record.pointee.topic)[\(record.pointee.partition)]"))
                     }
                     index += 1
                 }
@@ -134,7 +136,9 @@ final class ProducerCore: KafkaCallbackTarget, @unchecked Sendable {
         return queueFull
     }
 
-    private func failUnsent(_ batch: DeliveryBatch, number: UInt64, _ indices: Range<Int>, of records: UnsafeBufferPointer<KafkaProducerRecord>, _ error: KafkaError) {
+    private func failUnsent(
+        _ batch: DeliveryBatch, number: UInt64, _ indices: Range<Int>, of records: UnsafeBufferPointer<KafkaProducerRecord>, _ error: KafkaError
+    ) {
         guard !indices.isEmpty else { return }
         inFlight.subtract(indices.count, ordering: .relaxed)
         if batch.fail(indices, of: records, error) {

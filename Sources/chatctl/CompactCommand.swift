@@ -31,11 +31,15 @@ struct CompactCommand: AsyncParsableCommand {
             pass.idleTimeout = .seconds(Int64(max(options.timeout, 5)))
             let summary = try await pass.run { progress in
                 let seconds = Double(progress.elapsed.components.seconds) + Double(progress.elapsed.components.attoseconds) / 1e18
-                printError("compact: \(progress.records) records folded, \(progress.remaining) to go (\(Int(Double(progress.records) / max(seconds, 0.001))) records/s)")
+                printError(
+                    "compact: \(progress.records) records folded, \(progress.remaining) to go (\(Int(Double(progress.records) / max(seconds, 0.001))) records/s)"
+                )
             }
             let seconds = Double(summary.elapsed.components.seconds) + Double(summary.elapsed.components.attoseconds) / 1e18
             let coverage = summary.coverage.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: " ")
-            print("compacted \(summary.records) records of \(summary.partitions) partitions in \(String(format: "%.2f", seconds))s into \(summary.directory.logDirectory)")
+            print(
+                "compacted \(summary.records) records of \(summary.partitions) partitions in \(String(format: "%.2f", seconds))s into \(summary.directory.logDirectory)"
+            )
             print("covered up to (partition:offset): \(coverage.isEmpty ? "nothing yet" : coverage)")
         } catch {
             let failure = CommandFailure.from(error)

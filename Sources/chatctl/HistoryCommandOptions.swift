@@ -49,7 +49,8 @@ struct HistoryCommandOptions: ParsableArguments {
             let clusterID = try await admin.clusterID(timeout: .seconds(Int64(timeout)))
             return LogEpoch(clusterID: clusterID, topic: ChatTopics.rooms)
         } catch {
-            throw CommandFailure.unreachable("cannot reach Kafka at \(brokers) within \(timeout)s (\(error)); check --brokers and that the cluster runs")
+            throw CommandFailure.unreachable(
+                "cannot reach Kafka at \(brokers) within \(timeout)s (\(error)); check --brokers and that the cluster runs")
         }
     }
 }

@@ -23,7 +23,8 @@ enum ReplayBound: Equatable, Sendable {
                 return .time(milliseconds: Int64((date.timeIntervalSince1970 * 1000).rounded()))
             }
         }
-        throw ValidationError("\(option) takes a cursor (as in `joined` or `message` frames) or an ISO-8601 time such as 2026-11-29T10:00:00Z; got \(text)")
+        throw ValidationError(
+            "\(option) takes a cursor (as in `joined` or `message` frames) or an ISO-8601 time such as 2026-11-29T10:00:00Z; got \(text)")
     }
 }
 

@@ -89,11 +89,13 @@ struct ReplayCommand: AsyncParsableCommand {
         let (view, tailFrom) = try await buildView(history: history, room: room, partition: partition, watermarks: watermarks)
         guard try await SnapshotIO.run({ try view.isKnownRoom }) else {
             throw CommandFailure.unknownRoom(
-                "room \(room) has no events in the snapshots (\(options.snapshotRoot)) or in the log of \(ChatTopics.rooms)[\(partition)]; check the name")
+                "room \(room) has no events in the snapshots (\(options.snapshotRoot)) or in the log of \(ChatTopics.rooms)[\(partition)]; check the name"
+            )
         }
         let printer = ReplayPrinter(format: format, room: room, epoch: epoch, partition: partition)
         if events {
-            try await printEvents(printer, view: view, tailFrom: tailFrom, history: history, room: room, partition: partition, watermarks: watermarks, range: range)
+            try await printEvents(
+                printer, view: view, tailFrom: tailFrom, history: history, room: room, partition: partition, watermarks: watermarks, range: range)
         } else {
             try await printMessages(printer, view: view, range: range, started: started)
         }
@@ -115,7 +117,8 @@ struct ReplayCommand: AsyncParsableCommand {
         if let view = try await history.view(room: room, partition: partition, watermarks: watermarks) {
             return (view, view.layers.last?.from ?? watermarks.low)
         }
-        let tail = try await history.foldTail(room: room, partition: partition, from: watermarks.low, to: watermarks.high, low: watermarks.low, window: [])
+        let tail = try await history.foldTail(
+            room: room, partition: partition, from: watermarks.low, to: watermarks.high, low: watermarks.low, window: [])
         let view = try await SnapshotIO.run { try RoomHistoryView(room: room, layers: [MemoryRoomLayer(contents: tail, room: room.value)]) }
         return (view, watermarks.low)
     }
@@ -136,8 +139,10 @@ struct ReplayCommand: AsyncParsableCommand {
         progress.finish(printer.printed, started: started)
     }
 
-    private func printEvents(_ printer: ReplayPrinter, view: RoomHistoryView, tailFrom: Int64, history: SnapshotHistory, room: RoomName,
-                             partition: Int32, watermarks: KafkaWatermarks, range: ReplayRange) async throws {
+    private func printEvents(
+        _ printer: ReplayPrinter, view: RoomHistoryView, tailFrom: Int64, history: SnapshotHistory, room: RoomName,
+        partition: Int32, watermarks: KafkaWatermarks, range: ReplayRange
+    ) async throws {
         printer.begin("events")
         let snapshotLayers = Array(view.layers.dropLast())
         let compacted = try await SnapshotIO.run {
@@ -163,8 +168,10 @@ struct ReplayCommand: AsyncParsableCommand {
     }
 
     /// Prints the room's new events as they arrive, until the process is interrupted.
-    private func followLive(_ printer: ReplayPrinter, view: RoomHistoryView, kafka: KafkaConfiguration, room: RoomName, partition: Int32,
-                            from offset: Int64, logger: Logger) async throws {
+    private func followLive(
+        _ printer: ReplayPrinter, view: RoomHistoryView, kafka: KafkaConfiguration, room: RoomName, partition: Int32,
+        from offset: Int64, logger: Logger
+    ) async throws {
         let window = try await SnapshotIO.run { () -> [WindowEntry] in
             guard let tail = view.layers.last as? MemoryRoomLayer else { return [] }
             return tail.contents.window

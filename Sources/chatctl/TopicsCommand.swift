@@ -51,7 +51,8 @@ struct TopicsApplyCommand: AsyncParsableCommand {
         let configuration = try kafka.configuration()
         let admin = try KafkaAdmin(configuration: configuration, logger: kafka.logger("chatctl.topics"))
         do {
-            try await apply(layout, provisioner: TopicProvisioner(admin: admin, timeout: kafka.timeoutDuration), servers: configuration.bootstrapServers)
+            try await apply(
+                layout, provisioner: TopicProvisioner(admin: admin, timeout: kafka.timeoutDuration), servers: configuration.bootstrapServers)
         } catch {
             await admin.close()
             throw error
@@ -69,12 +70,16 @@ struct TopicsApplyCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         let plan = TopicPlan.make(layout: layout, observed: observation.topics, configsVerified: observation.configsVerified)
-        writeLine("cluster \(servers): \(observation.brokers) broker(s); layout: \(layout.partitions) partitions, replication factor \(layout.replicationFactor)")
+        writeLine(
+            "cluster \(servers): \(observation.brokers) broker(s); layout: \(layout.partitions) partitions, replication factor \(layout.replicationFactor)"
+        )
         if let note = observation.configNote { writeLine("note: \(note)") }
         for line in plan.describe(dryRun: dryRun) { writeLine(line) }
         let creates = plan.creates
         if !creates.isEmpty && layout.replicationFactor > observation.brokers {
-            writeError("error: replication factor \(layout.replicationFactor) needs at least \(layout.replicationFactor) brokers; the cluster has \(observation.brokers)")
+            writeError(
+                "error: replication factor \(layout.replicationFactor) needs at least \(layout.replicationFactor) brokers; the cluster has \(observation.brokers)"
+            )
             throw ExitCode(1)
         }
         if !dryRun && !creates.isEmpty {

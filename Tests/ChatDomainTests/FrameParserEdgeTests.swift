@@ -15,7 +15,9 @@ import Testing
     }
 
     func body(_ literal: String) -> String? {
-        guard case .send(_, _, let body) = try? parser.parse(#"{"op":"send","room":"r","cmid":"c","body":\#(literal)}"#).get().request else { return nil }
+        guard case .send(_, _, let body) = try? parser.parse(#"{"op":"send","room":"r","cmid":"c","body":\#(literal)}"#).get().request else {
+            return nil
+        }
         return body
     }
 
@@ -29,7 +31,9 @@ import Testing
     }
 
     @Test func loneSurrogatesAndBadEscapesAreMalformed() throws {
-        for literal in [#""\uD800""#, #""\uDC00""#, #""\uD800\u0041""#, #""\uD800x""#, #""\uD83D\uD83D""#, #""\uZZZZ""#, #""\x""#, #""\u12""#, "\"a\u{1}\""] {
+        for literal in [
+            #""\uD800""#, #""\uDC00""#, #""\uD800\u0041""#, #""\uD800x""#, #""\uD83D\uD83D""#, #""\uZZZZ""#, #""\x""#, #""\u12""#, "\"a\u{1}\"",
+        ] {
             #expect(error(#"{"op":"send","room":"r","cmid":"c","body":\#(literal)}"#) == Self.malformed, "\(literal)")
             #expect(error(#"{"op":"ping","extra":[\#(literal)]}"#) == Self.malformed, "\(literal) in an unknown field")
         }
@@ -38,7 +42,9 @@ import Testing
     @Test func invalidUTF8IsMalformedAnywhere() throws {
         let broken: [[UInt8]] = [[0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xFF], [0x80], [0xE2, 0x82]]
         for bytes in broken {
-            for (prefix, suffix) in [(#"{"op":"send","room":"r","cmid":"c","body":""#, #""}"#), (#"{"op":"ping","x":""#, #""}"#), (#"{""#, #"":1,"op":"ping"}"#)] {
+            for (prefix, suffix) in [
+                (#"{"op":"send","room":"r","cmid":"c","body":""#, #""}"#), (#"{"op":"ping","x":""#, #""}"#), (#"{""#, #"":1,"op":"ping"}"#),
+            ] {
                 #expect(throws: ProtocolError.self) { try parse(Array(prefix.utf8) + bytes + Array(suffix.utf8)).get() }
             }
         }
@@ -55,7 +61,9 @@ import Testing
         #expect(try limit("1e2").get() == 100)
         #expect(try limit("1E+2").get() == 100)
         #expect(try limit("200").get() == 200)
-        for text in ["-0", "0", "201", "1e-400", "-1"] { #expect(limit(text) == .failure(ProtocolError(.badRequest, "limit must be 1 to 200")), "\(text)") }
+        for text in ["-0", "0", "201", "1e-400", "-1"] {
+            #expect(limit(text) == .failure(ProtocolError(.badRequest, "limit must be 1 to 200")), "\(text)")
+        }
         for text in ["2.5", "9223372036854775808", "1e300", "true", "\"5\"", "[5]"] {
             #expect(limit(text) == .failure(ProtocolError(.badRequest, "field limit must be an integer")), "\(text)")
         }
@@ -104,7 +112,10 @@ import Testing
     @Test func framingWhitespaceAndGarbage() throws {
         #expect(try parser.parse(" \t\r\n{ \"op\" :\n\"ping\" ,\"x\":[1 , 2,],}\r\n ").get().request == .ping)
         #expect(try parse([0xEF, 0xBB, 0xBF] + Array(#"{"op":"ping"}"#.utf8)).get().request == .ping)
-        for text in ["", " ", "{", "}", "{\"op\":\"ping\"}x", "{\"op\":\"ping\"}{}", "{\"op\":\"ping\"}\u{0B}", "{\"op\":\"ping\"}\u{A0}", "{,}", "{\"op\":\"ping\",,}", "[,]", "{\"op\" \"ping\"}", "{'op':'ping'}", "{op:\"ping\"}"] {
+        for text in [
+            "", " ", "{", "}", "{\"op\":\"ping\"}x", "{\"op\":\"ping\"}{}", "{\"op\":\"ping\"}\u{0B}", "{\"op\":\"ping\"}\u{A0}", "{,}",
+            "{\"op\":\"ping\",,}", "[,]", "{\"op\" \"ping\"}", "{'op':'ping'}", "{op:\"ping\"}",
+        ] {
             #expect(error(text) == Self.malformed, "\(text.debugDescription)")
         }
         for text in ["null", "[]", "42", "\"x\"", "true", "[1e2]"] {
@@ -120,7 +131,8 @@ import Testing
         #expect(body("\"a\\n\u{FEFF}b\"") == "a\nb")
         #expect(body("\"a\u{FEFF}b\"") == "a\u{FEFF}b")
         #expect(body(#""\uFEFFb""#) == "\u{FEFF}b")
-        #expect(error("{\"op\":\"send\",\"room\":\"r\",\"cmid\":\"c\",\"body\":\"\u{FEFF}\"}") == ProtocolError(.badRequest, "body must not be empty"))
+        #expect(
+            error("{\"op\":\"send\",\"room\":\"r\",\"cmid\":\"c\",\"body\":\"\u{FEFF}\"}") == ProtocolError(.badRequest, "body must not be empty"))
     }
 
     @Test func hugeFramesStayLinear() throws {

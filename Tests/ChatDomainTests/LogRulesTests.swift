@@ -1,4 +1,5 @@
 import ChatDomain
+import Foundation
 import Testing
 
 @Suite("Log rules: placement, duplicates, timeline")
@@ -46,7 +47,10 @@ struct LogRulesTests {
         let retry = timeline.apply(event(2, "a", .message(cmid: "1", body: "one")), duplicateOf: .init(offset: 0, timestamp: 0))
         #expect(retry.verdict == .duplicate(of: .init(offset: 0, timestamp: 0)) && retry.change == nil)
         #expect(timeline.apply(event(3, "b", .edit(msgId: "0", body: "hacked")), duplicateOf: nil).verdict == .refused(.notAuthor))
-        if case .edited = timeline.apply(event(4, "a", .edit(msgId: "0", body: "uno")), duplicateOf: nil).change {} else { Issue.record("edit not applied") }
+        if case .edited = timeline.apply(event(4, "a", .edit(msgId: "0", body: "uno")), duplicateOf: nil).change {
+        } else {
+            Issue.record("edit not applied")
+        }
         #expect(timeline.apply(event(5, "a", .delete(msgId: "1")), duplicateOf: nil).verdict == .refused(.notAuthor))
         if case .deleted = timeline.apply(event(6, "b", .delete(msgId: "1")), duplicateOf: nil).change {} else { Issue.record("delete not applied") }
         #expect(timeline.visibleMessages.map(\.body) == ["uno"])
@@ -66,7 +70,9 @@ struct LogRulesTests {
             #expect(RoomEvent(decoding: event.encoded()) == event)
         }
         #expect(RoomEvent(decoding: Array("{}".utf8)) == nil)
-        #expect(RoomEvent(decoding: Array(#"{"v":99,"type":"message","room":"r","from":"u","ts":1,"cmid":"c","body":"b"}"#.utf8)) == nil, "a newer format is skipped")
+        #expect(
+            RoomEvent(decoding: Array(#"{"v":99,"type":"message","room":"r","from":"u","ts":1,"cmid":"c","body":"b"}"#.utf8)) == nil,
+            "a newer format is skipped")
         let signal = RoomSignal(room: room, user: "u", timestamp: 1, kind: .read(cursor: ChatCursor("00000000000000ff.1.2")!))
         #expect(RoomSignal(decoding: signal.encoded()) == signal)
     }
@@ -88,5 +94,3 @@ struct LogRulesTests {
         #expect(taken == [true, true, true, true, true, false, true, false])
     }
 }
-
-import Foundation

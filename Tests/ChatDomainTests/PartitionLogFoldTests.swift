@@ -36,9 +36,13 @@ struct PartitionLogFoldTests {
         #expect(apply(8, Self.event("ann", .delete(msgId: "99")))?.verdict == .refused(.unknownTarget), "a later offset")
         let edit = try #require(apply(9, Self.event("ann", .edit(msgId: "0", body: "hello"))))
         #expect(edit.verdict == .visible)
-        #expect(edit.change == .edited(ChatMessage(room: Self.room, msgId: "0", cmid: "c", from: "ann", body: "hello", timestamp: 5, offset: 0, edited: true)))
+        #expect(
+            edit.change
+                == .edited(ChatMessage(room: Self.room, msgId: "0", cmid: "c", from: "ann", body: "hello", timestamp: 5, offset: 0, edited: true)))
         let delete = try #require(apply(10, Self.event("ann", .delete(msgId: "0"))))
-        #expect(delete.change == .deleted(ChatMessage(room: Self.room, msgId: "0", cmid: "c", from: "ann", body: "hello", timestamp: 5, offset: 0, edited: true)))
+        #expect(
+            delete.change
+                == .deleted(ChatMessage(room: Self.room, msgId: "0", cmid: "c", from: "ann", body: "hello", timestamp: 5, offset: 0, edited: true)))
         #expect(apply(11, Self.event("ann", .edit(msgId: "0", body: "back")))?.verdict == .refused(.deletedTarget))
         #expect(apply(5, Self.event("ann", .message(cmid: "z", body: "late"))) == nil, "an offset already folded")
         #expect(fold.visibleMessages.map(\.offset) == [3])
@@ -55,13 +59,14 @@ struct PartitionLogFoldTests {
         // Decided once the target is in reach: author only, nothing after a delete.
         let target = ChatMessage(room: Self.room, msgId: "4", cmid: "c", from: "ann", body: "old", timestamp: 1, offset: 4)
         func logged(_ offset: Int64, _ event: RoomEvent) -> LoggedRoomEvent { LoggedRoomEvent(event: event, partition: 0, offset: offset) }
-        let (message, verdicts) = RoomTimeline.decide([
-            logged(10, Self.event("bob", .edit(msgId: "4", body: "hijack"))),
-            logged(11, Self.event("ann", .edit(msgId: "4", body: "new"))),
-            logged(12, Self.event("ann", .delete(msgId: "4"), in: Self.other)),
-            logged(13, Self.event("ann", .delete(msgId: "4"))),
-            logged(14, Self.event("ann", .edit(msgId: "4", body: "back"))),
-        ], of: target)
+        let (message, verdicts) = RoomTimeline.decide(
+            [
+                logged(10, Self.event("bob", .edit(msgId: "4", body: "hijack"))),
+                logged(11, Self.event("ann", .edit(msgId: "4", body: "new"))),
+                logged(12, Self.event("ann", .delete(msgId: "4"), in: Self.other)),
+                logged(13, Self.event("ann", .delete(msgId: "4"))),
+                logged(14, Self.event("ann", .edit(msgId: "4", body: "back"))),
+            ], of: target)
         #expect(message == nil)
         #expect(verdicts == [.refused(.notAuthor), .visible, .refused(.unknownTarget), .visible, .refused(.deletedTarget)])
         #expect(RoomTimeline.decide([logged(10, Self.event("ann", .edit(msgId: "4", body: "x")))], of: nil).verdicts == [.refused(.unknownTarget)])
@@ -95,8 +100,9 @@ struct PartitionLogFoldTests {
         #expect(fold.visibleMessages == model.visibleMessages, "seed \(seed)")
     }
 
-    @Test("A fold seeded with the window at its start, merged with the folds before it, equals one fold of the whole log",
-          arguments: Array(UInt64(1)...12))
+    @Test(
+        "A fold seeded with the window at its start, merged with the folds before it, equals one fold of the whole log",
+        arguments: Array(UInt64(1)...12))
     func segmentsEqualWhole(seed: UInt64) {
         let span: Int64 = 15
         let log = Self.randomLog(seed: seed, count: 300)
@@ -166,10 +172,13 @@ struct PartitionLogFoldTests {
             let target = offset == 0 ? "0" : String(random.next() % UInt64(offset))
             let timestamp = Int64(offset) * 10
             switch roll {
-            case 0..<45: log.append(RoomEvent(room: room, from: user, timestamp: timestamp, kind: .message(cmid: "c\(random.next() % 6)", body: "p\(offset)")))
+            case 0..<45:
+                log.append(RoomEvent(room: room, from: user, timestamp: timestamp, kind: .message(cmid: "c\(random.next() % 6)", body: "p\(offset)")))
             case 45..<70: log.append(RoomEvent(room: room, from: user, timestamp: timestamp, kind: .edit(msgId: target, body: "e\(offset)")))
             case 70..<88: log.append(RoomEvent(room: room, from: user, timestamp: timestamp, kind: .delete(msgId: target)))
-            case 88..<94: log.append(RoomEvent(room: room, from: user, timestamp: timestamp, kind: .edit(msgId: pick(["x", "-1", "007", "\(offset + 3)"]), body: "b")))
+            case 88..<94:
+                log.append(
+                    RoomEvent(room: room, from: user, timestamp: timestamp, kind: .edit(msgId: pick(["x", "-1", "007", "\(offset + 3)"]), body: "b")))
             default: log.append(nil)
             }
         }
@@ -210,7 +219,8 @@ struct RuleModel {
                 return .duplicate
             }
             posts.append((offset, event.room, event.from, cmid))
-            messages[offset] = ChatMessage(room: event.room, msgId: String(offset), cmid: cmid, from: event.from, body: body, timestamp: event.timestamp, offset: offset)
+            messages[offset] = ChatMessage(
+                room: event.room, msgId: String(offset), cmid: cmid, from: event.from, body: body, timestamp: event.timestamp, offset: offset)
             return .visible
         case .edit(let id, let body):
             guard let target = messages.first(where: { String($0.key) == id })?.key, messages[target]!.room == event.room,

@@ -11,11 +11,12 @@ struct ProtocolFrameGenerator {
     init(seed: UInt64) { fuzzer = FrameFuzzer(seed: seed) }
 
     static let cursor = "00000000000000ff.3.42"
-    static let numbers = FrameFuzzer.numbers + [
-        "2", "2.0", "1e2", "1E2", "1e+2", "200", "200.0", "2e2", "1.5e1", "-0.0", "0.0", "1e-400", "1e308", "1.7976931348623157e308",
-        "1.7976931348623159e308", "9007199254740993", "12345678901234567", "-9223372036854775808", "18446744073709551615",
-        "01", "1.", ".5", "-", "+1", "1e", "1e+", "0x10", "1.5.1", "--1",
-    ]
+    static let numbers =
+        FrameFuzzer.numbers + [
+            "2", "2.0", "1e2", "1E2", "1e+2", "200", "200.0", "2e2", "1.5e1", "-0.0", "0.0", "1e-400", "1e308", "1.7976931348623157e308",
+            "1.7976931348623159e308", "9007199254740993", "12345678901234567", "-9223372036854775808", "18446744073709551615",
+            "01", "1.", ".5", "-", "+1", "1e", "1e+", "0x10", "1.5.1", "--1",
+        ]
 
     /// The fields of one op, with values that pass.
     mutating func validMembers(op: String) -> [(String, String)] {
@@ -43,7 +44,9 @@ struct ProtocolFrameGenerator {
 
     /// Nonempty text with non-ASCII characters, escapable characters and byte order marks.
     mutating func text(maxLength: Int) -> String {
-        let pieces = ["a", "Z", "9", " ", "é", "🙂", "\u{FEFF}", "\"", "\\", "/", "\n", "\t", "\u{0}", "\u{1F}", "\u{7F}", "\u{FFFF}", "K", "\u{212A}"]
+        let pieces = [
+            "a", "Z", "9", " ", "é", "🙂", "\u{FEFF}", "\"", "\\", "/", "\n", "\t", "\u{0}", "\u{1F}", "\u{7F}", "\u{FFFF}", "K", "\u{212A}",
+        ]
         var text = ""
         for _ in 0..<fuzzer.int(1..<max(2, min(maxLength, 40))) { text += pieces[fuzzer.int(0..<pieces.count)] }
         return text

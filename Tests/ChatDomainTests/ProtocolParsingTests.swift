@@ -17,7 +17,10 @@ struct ProtocolParsingTests {
             (#"{"op":"edit","room":"a","msgId":"7","body":"x"}"#, .edit(room: RoomName("a")!, msgId: "7", body: "x")),
             (#"{"op":"delete","room":"a","msgId":"7"}"#, .delete(room: RoomName("a")!, msgId: "7")),
             (#"{"op":"history","room":"a"}"#, .history(room: RoomName("a")!, before: nil, limit: 50)),
-            (#"{"op":"history","room":"a","before":"\#(cursor)","limit":200}"#, .history(room: RoomName("a")!, before: ChatCursor(cursor), limit: 200)),
+            (
+                #"{"op":"history","room":"a","before":"\#(cursor)","limit":200}"#,
+                .history(room: RoomName("a")!, before: ChatCursor(cursor), limit: 200)
+            ),
             (#"{"op":"typing","room":"a"}"#, .typing(room: RoomName("a")!)),
             (#"{"op":"read","room":"a","cursor":"\#(cursor)"}"#, .read(room: RoomName("a")!, cursor: ChatCursor(cursor)!)),
             (#"{"op":"presence","room":"a"}"#, .presence(room: RoomName("a")!)),
@@ -58,7 +61,10 @@ struct ProtocolParsingTests {
             #expect(!error.message.isEmpty)
         }
         let long = #"{"op":"send","room":"a","cmid":"c","body":"\#(String(repeating: "é", count: 2049))"}"#
-        guard case .failure(let error) = parser.parse(long) else { Issue.record("accepted a 4098-byte body"); return }
+        guard case .failure(let error) = parser.parse(long) else {
+            Issue.record("accepted a 4098-byte body")
+            return
+        }
         #expect(error.code == .tooLarge)
     }
 
@@ -76,7 +82,10 @@ struct ProtocolParsingTests {
     func cursors() {
         let cursor = ChatCursor(epoch: LogEpoch(clusterID: "c", topic: "chat.rooms"), partition: 3, offset: 99)
         #expect(ChatCursor(cursor.description) == cursor)
-        for bad in ["", "x", "1.2.3", "00000000000000ff.-1.3", "00000000000000ff.1", "00000000000000ff.1.2.3", "zzzzzzzzzzzzzzzz.1.2", "00000000000000ff.1.-2"] {
+        for bad in [
+            "", "x", "1.2.3", "00000000000000ff.-1.3", "00000000000000ff.1", "00000000000000ff.1.2.3", "zzzzzzzzzzzzzzzz.1.2",
+            "00000000000000ff.1.-2",
+        ] {
             #expect(ChatCursor(bad) == nil, "\(bad)")
         }
         #expect(LogEpoch(clusterID: "a", topic: "t") != LogEpoch(clusterID: "b", topic: "t"))

@@ -1,8 +1,9 @@
-@testable import ChatFanout
 import ChatDomain
 import CoreMetrics
 import Kafka
 import Testing
+
+@testable import ChatFanout
 
 /// A catch-up read that retention overtakes must not skip events silently.
 @Suite("Catch-up against retention", .timeLimit(.minutes(2)))
@@ -36,7 +37,8 @@ struct CatchUpRetentionTests {
             epoch: LogEpoch(clusterID: try await admin.clusterID(), topic: ChatTopics.rooms))
         configuration.duplicateSpan = 10
         configuration.assignAllPartitions = false
-        let fanout = try Fanout(configuration: configuration, admin: admin, metricsFactory: NOOPMetricsHandler.instance, logger: testLogger("test.fanout"))
+        let fanout = try Fanout(
+            configuration: configuration, admin: admin, metricsFactory: NOOPMetricsHandler.instance, logger: testLogger("test.fanout"))
 
         // What a join that checked the log start just before retention moved it would ask for.
         await #expect(throws: FanoutError.historyTruncated(from: low - 50, logStart: low)) {

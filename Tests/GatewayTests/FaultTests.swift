@@ -7,10 +7,13 @@ import Testing
 struct FaultTests {
     @Test("A broker down and leaders moved: every acked message is delivered; others are acked later or unavailable")
     func brokerOutage() async throws {
-        try await withNodes(1, configure: {
-            $0.gateway.requestRate = 1000
-            $0.gateway.sendTimeout = .seconds(8)
-        }) { cluster, nodes in
+        try await withNodes(
+            1,
+            configure: {
+                $0.gateway.requestRate = 1000
+                $0.gateway.sendTimeout = .seconds(8)
+            }
+        ) { cluster, nodes in
             let sender = try await WSTestClient.connect(port: nodes[0].port, user: "sender")
             let receiver = try await WSTestClient.connect(port: nodes[0].port, user: "receiver")
             for room in ["a", "b", "c"] {
@@ -21,11 +24,15 @@ struct FaultTests {
             for index in 0..<total {
                 if index == 30 { try cluster.cluster.setBrokerDown(1) }
                 if index == 60 {
-                    for partition in Int32(0)..<8 { try? cluster.cluster.setPartitionLeader(topic: ChatTopics.rooms, partition: partition, broker: 2) }
+                    for partition in Int32(0)..<8 {
+                        try? cluster.cluster.setPartitionLeader(topic: ChatTopics.rooms, partition: partition, broker: 2)
+                    }
                 }
                 if index == 90 { try cluster.cluster.setBrokerUp(1) }
                 if index == 100 {
-                    for partition in Int32(0)..<8 { try? cluster.cluster.setPartitionLeader(topic: ChatTopics.rooms, partition: partition, broker: 3) }
+                    for partition in Int32(0)..<8 {
+                        try? cluster.cluster.setPartitionLeader(topic: ChatTopics.rooms, partition: partition, broker: 3)
+                    }
                 }
                 let room = ["a", "b", "c"][index % 3]
                 sender.send(["op": "send", "id": "s\(index)", "room": room, "cmid": "c\(index)", "body": "\(index)"])
@@ -64,11 +71,14 @@ struct FaultTests {
 
     @Test("A client that stops reading is closed with 4008; the room's other clients keep receiving")
     func slowClient() async throws {
-        try await withNodes(1, configure: {
-            $0.gateway.requestRate = 100_000
-            $0.gateway.requestBurst = 100_000
-            $0.gateway.outboundQueueBytes = 1024 * 1024
-        }) { _, nodes in
+        try await withNodes(
+            1,
+            configure: {
+                $0.gateway.requestRate = 100_000
+                $0.gateway.requestBurst = 100_000
+                $0.gateway.outboundQueueBytes = 1024 * 1024
+            }
+        ) { _, nodes in
             let sender = try await WSTestClient.connect(port: nodes[0].port, user: "sender")
             let fast = try await WSTestClient.connect(port: nodes[0].port, user: "fast")
             let slow = try await WSTestClient.connect(port: nodes[0].port, user: "slow")

@@ -92,7 +92,9 @@ struct HostileClientTests {
         for failure in state.failures.withLock({ $0 }) { Issue.record(Comment(rawValue: failure)) }
         if !state.failures.withLock({ $0.isEmpty }) {
             for (index, node) in nodes.enumerated() {
-                print("node \(index) warnings:\n  " + node.process.lines(containing: ["warning", "error", "critical"], limit: 20).joined(separator: "\n  "))
+                print(
+                    "node \(index) warnings:\n  "
+                        + node.process.lines(containing: ["warning", "error", "critical"], limit: 20).joined(separator: "\n  "))
             }
         }
         #expect(state.dead.withLock { $0.isEmpty }, "seed \(seed): no node may die")
@@ -103,7 +105,9 @@ struct HostileClientTests {
         for index in nodes.indices {
             #expect(baseline[index] > 0 && final[index] > 0, "node \(index)'s RSS could not be read")
             let growthMiB = (final[index] - baseline[index]) / 1024
-            #expect(growthMiB < Self.rssGrowthBoundMiB, "seed \(seed): node \(index) grew \(growthMiB) MiB over \(completed - Self.warmUp) hostile sessions")
+            #expect(
+                growthMiB < Self.rssGrowthBoundMiB,
+                "seed \(seed): node \(index) grew \(growthMiB) MiB over \(completed - Self.warmUp) hostile sessions")
         }
         for client in valid.clients { await client.close() }
     }

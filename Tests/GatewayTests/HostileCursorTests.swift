@@ -144,7 +144,8 @@ struct HostileCursorTests {
             await reader.close()
 
             let restarted = try await RunningNode.start(cluster: cluster, nodeID: "node-restarted")
-            #expect(try await unread("reader", room: "inbox", on: restarted, becomes: 3) == 3, "a node loading chat.cursors sees only the real position")
+            #expect(
+                try await unread("reader", room: "inbox", on: restarted, becomes: 3) == 3, "a node loading chat.cursors sees only the real position")
             await restarted.stop()
             await writer.close()
         }
@@ -207,10 +208,11 @@ struct HostileCursorTests {
             let acks = try await post(3, to: "archive", from: writer)
             let last = try Learned(acks[2])
             let reader = try await token("reader")
-            let befores = [Int64.max, Int64.max - 1, last.offset + 1, last.offset + 2, Int64.min].map { last.with(offset: String($0)) } + [
-                last.with(offset: "-2"), last.with(offset: "9223372036854775808"), last.with(partition: "2147483648"),
-                "\(last.otherEpoch).\(last.partition).0", "garbage",
-            ]
+            let befores =
+                [Int64.max, Int64.max - 1, last.offset + 1, last.offset + 2, Int64.min].map { last.with(offset: String($0)) } + [
+                    last.with(offset: "-2"), last.with(offset: "9223372036854775808"), last.with(partition: "2147483648"),
+                    "\(last.otherEpoch).\(last.partition).0", "garbage",
+                ]
             let limits = ["99999999999999999999999", String(Int.max), String(Int.min), "-1", "0", "abc", "1e3", "2.5", ""]
             let queries = befores.map { "before=\($0)" } + limits.map { "limit=\($0)" }
             for query in queries {
@@ -229,7 +231,8 @@ struct HostileCursorTests {
                 #expect(try await writer.reply(to: "l\(index)")["code"] as? String == "bad_request", "limit \(limit)")
             }
             // The real last cursor pages the two messages before it.
-            let page = try await http(.get, port: nodes[0].port, "/v1/rooms/archive/messages?before=\(last.with(offset: String(last.offset)))&limit=2&token=\(reader)")
+            let page = try await http(
+                .get, port: nodes[0].port, "/v1/rooms/archive/messages?before=\(last.with(offset: String(last.offset)))&limit=2&token=\(reader)")
             #expect(page.status == 200)
             #expect((json(page.body)["messages"] as? [[String: Any]])?.map { $0["body"] as? String } == ["m0", "m1"])
             try await expectAlive(nodes[0], writer, room: "archive")

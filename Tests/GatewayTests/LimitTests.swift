@@ -65,11 +65,14 @@ struct LimitTests {
 
     @Test("Binary frames count against the rate limit: rate_limited, then close 4029")
     func binaryFramesAreRateLimited() async throws {
-        try await withNodes(1, configure: {
-            $0.gateway.requestRate = 1
-            $0.gateway.requestBurst = 2
-            $0.gateway.rateLimitStrikes = 5
-        }) { _, nodes in
+        try await withNodes(
+            1,
+            configure: {
+                $0.gateway.requestRate = 1
+                $0.gateway.requestBurst = 2
+                $0.gateway.rateLimitStrikes = 5
+            }
+        ) { _, nodes in
             let client = try await WSTestClient.connect(port: nodes[0].port, user: "binary")
             for _ in 0..<20 { client.send(binary: [1, 2, 3]) }
             #expect(await client.closeCode(timeout: .seconds(20)) == WebSocketErrorCode(codeNumber: 4029))
@@ -81,11 +84,14 @@ struct LimitTests {
 
     @Test("WebSocket ping frames count against a rate of their own: past it they go unanswered, then close 4029")
     func controlFramesAreRateLimited() async throws {
-        try await withNodes(1, configure: {
-            $0.gateway.requestRate = 1
-            $0.gateway.requestBurst = 2
-            $0.gateway.rateLimitStrikes = 5
-        }) { _, nodes in
+        try await withNodes(
+            1,
+            configure: {
+                $0.gateway.requestRate = 1
+                $0.gateway.requestBurst = 2
+                $0.gateway.rateLimitStrikes = 5
+            }
+        ) { _, nodes in
             let flooder = try await WSTestClient.connect(port: nodes[0].port, user: "pinger")
             for _ in 0..<20 { flooder.sendControlPing() }
             #expect(await flooder.closeCode(timeout: .seconds(20)) == WebSocketErrorCode(codeNumber: 4029))
@@ -100,11 +106,14 @@ struct LimitTests {
 
     @Test("The outbox is bounded in bytes: a client that does not read big history replies is closed with 4008")
     func outboxBytes() async throws {
-        try await withNodes(1, configure: {
-            $0.gateway.requestRate = 100_000
-            $0.gateway.requestBurst = 100_000
-            $0.gateway.outboundQueueBytes = 1024 * 1024
-        }) { _, nodes in
+        try await withNodes(
+            1,
+            configure: {
+                $0.gateway.requestRate = 100_000
+                $0.gateway.requestBurst = 100_000
+                $0.gateway.outboundQueueBytes = 1024 * 1024
+            }
+        ) { _, nodes in
             let writer = try await WSTestClient.connect(port: nodes[0].port, user: "writer")
             _ = try await writer.join("big")
             let body = String(repeating: "x", count: 4000)
@@ -127,13 +136,16 @@ struct LimitTests {
 
     @Test("History reads beyond the node's line get 'limit' at once; the others are answered")
     func historyLine() async throws {
-        try await withNodes(1, configure: {
-            $0.gateway.requestRate = 100_000
-            $0.gateway.requestBurst = 100_000
-            $0.gateway.maxConcurrentReads = 1
-            $0.gateway.maxQueuedReads = 1
-            $0.cachedEventsPerRoom = 0  // every read goes to Kafka, so reads overlap
-        }) { _, nodes in
+        try await withNodes(
+            1,
+            configure: {
+                $0.gateway.requestRate = 100_000
+                $0.gateway.requestBurst = 100_000
+                $0.gateway.maxConcurrentReads = 1
+                $0.gateway.maxQueuedReads = 1
+                $0.cachedEventsPerRoom = 0  // every read goes to Kafka, so reads overlap
+            }
+        ) { _, nodes in
             let client = try await WSTestClient.connect(port: nodes[0].port, user: "reader")
             _ = try await client.join("archive")
             // A room with messages: an empty one is answered from the fan-out's index without a read.

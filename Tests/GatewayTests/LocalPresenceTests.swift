@@ -44,7 +44,11 @@ struct LocalPresenceTests {
         #expect(local.sessions(of: "u", in: "r") == 1)
         let closing = local.sessionClosed(b, timestamp: 0)
         #expect(closing.count == 1, "r goes offline; a still holds the user online")
-        if case .room(let presence) = closing.first { #expect(!presence.online && presence.room == "r") } else { Issue.record("expected a room record") }
+        if case .room(let presence) = closing.first {
+            #expect(!presence.online && presence.room == "r")
+        } else {
+            Issue.record("expected a room record")
+        }
         withExtendedLifetime(sessions) {}
     }
 

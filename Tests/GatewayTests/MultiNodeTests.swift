@@ -19,7 +19,9 @@ struct MultiNodeTests {
             // 20 senders, 10 messages each, all at once.
             for sender in 0..<20 {
                 for number in 0..<10 {
-                    clients[sender].send(["op": "send", "id": "s\(number)", "room": rooms[sender][0], "cmid": "u\(sender)-\(number)", "body": "u\(sender)-\(number)"])
+                    clients[sender].send([
+                        "op": "send", "id": "s\(number)", "room": rooms[sender][0], "cmid": "u\(sender)-\(number)", "body": "u\(sender)-\(number)",
+                    ])
                 }
             }
             for sender in 0..<20 { _ = try await clients[sender].reply(to: "s9") }
@@ -53,10 +55,13 @@ struct MultiNodeTests {
 
     @Test("Join with since while others keep sending: exactly once across the catch-up to live switch", arguments: [1000, 4])
     func resumeWhileSending(cachedEventsPerRoom: Int) async throws {
-        try await withNodes(2, configure: {
-            $0.gateway.requestRate = 1000
-            $0.cachedEventsPerRoom = cachedEventsPerRoom
-        }) { _, nodes in
+        try await withNodes(
+            2,
+            configure: {
+                $0.gateway.requestRate = 1000
+                $0.cachedEventsPerRoom = cachedEventsPerRoom
+            }
+        ) { _, nodes in
             let sender = try await WSTestClient.connect(port: nodes[0].port, user: "sender")
             _ = try await sender.join("busy")
             let total = 300

@@ -1,5 +1,6 @@
-@testable import ChatFanout
 import Testing
+
+@testable import ChatFanout
 
 /// The fan-out's acknowledgement waiters, driven directly.
 @Suite("Waiters for processed offsets")

@@ -58,7 +58,10 @@ struct PresenceTableTests {
         _ = table.apply(heartbeat(), now: 0)
         for record in [user("a"), room("r", "a"), user("b"), room("r", "b"), room("x", "b")] { _ = table.apply(record, now: 0) }
         let changes = table.apply(heartbeat(up: false), now: 5)
-        #expect(Set(changes) == [.init(room: "r", user: "a", online: false), .init(room: "r", user: "b", online: false), .init(room: "x", user: "b", online: false)])
+        #expect(
+            Set(changes) == [
+                .init(room: "r", user: "a", online: false), .init(room: "r", user: "b", online: false), .init(room: "x", user: "b", online: false),
+            ])
     }
 
     @Test("Records survive encoding, and each user's records share one partition key")

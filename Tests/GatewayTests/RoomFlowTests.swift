@@ -136,16 +136,19 @@ struct RoomFlowTests {
             _ = try await listener.join("news")
             let admin = try await token("ops", admin: true)
             let body = #"{"cmid":"p1","body":"server says hi","from":"system"}"#
-            let created = try await http(.post, port: nodes[0].port, "/v1/rooms/news/messages", headers: [.authorization: "Bearer \(admin)"], body: body)
+            let created = try await http(
+                .post, port: nodes[0].port, "/v1/rooms/news/messages", headers: [.authorization: "Bearer \(admin)"], body: body)
             #expect(created.status == 201)
             #expect(json(created.body)["msgId"] is String)
-            let again = try await http(.post, port: nodes[0].port, "/v1/rooms/news/messages", headers: [.authorization: "Bearer \(admin)"], body: body)
+            let again = try await http(
+                .post, port: nodes[0].port, "/v1/rooms/news/messages", headers: [.authorization: "Bearer \(admin)"], body: body)
             #expect(json(again.body)["msgId"] as? String == json(created.body)["msgId"] as? String, "a retried publish is one message")
             let message = try await listener.waitFor("published message") { $0["op"] as? String == "message" }
             #expect(message["from"] as? String == "system")
             #expect(message["body"] as? String == "server says hi")
             let user = try await token("mallory")
-            let refused = try await http(.post, port: nodes[0].port, "/v1/rooms/news/messages", headers: [.authorization: "Bearer \(user)"], body: body)
+            let refused = try await http(
+                .post, port: nodes[0].port, "/v1/rooms/news/messages", headers: [.authorization: "Bearer \(user)"], body: body)
             #expect(refused.status == 403)
             await listener.close()
         }

@@ -13,14 +13,17 @@ struct SlowConsumerTests {
 
     @Test("A session that stops reading is cut by its byte limit (4008) while the room's other members receive every message, in order and on time")
     func slowSessionIsCutOthersKeepReceiving() async throws {
-        try await withNodes(1, configure: {
-            $0.gateway.requestRate = 100_000
-            $0.gateway.requestBurst = 100_000
-            $0.gateway.outboundQueueBytes = Self.limit
-            // The time a slow session has to read its close frame before the connection is cut:
-            // longer than a loaded machine may take to start reading again.
-            $0.gateway.slowCloseGrace = .seconds(60)
-        }) { _, nodes in
+        try await withNodes(
+            1,
+            configure: {
+                $0.gateway.requestRate = 100_000
+                $0.gateway.requestBurst = 100_000
+                $0.gateway.outboundQueueBytes = Self.limit
+                // The time a slow session has to read its close frame before the connection is cut:
+                // longer than a loaded machine may take to start reading again.
+                $0.gateway.slowCloseGrace = .seconds(60)
+            }
+        ) { _, nodes in
             let port = nodes[0].port
             let sender = try await WSTestClient.connect(port: port, user: "sender")
             var members: [WSTestClient] = []

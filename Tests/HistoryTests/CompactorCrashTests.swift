@@ -75,7 +75,12 @@ struct CompactorCrashTests {
                 let crashAt = attempts
                 configuration.crashHook = { reached, _ in
                     guard reached == target else { return }
-                    if seen.withLock({ count in count += 1; return count }) == crashAt { throw InjectedCrash(point: target) }
+                    if seen.withLock({ count in
+                        count += 1
+                        return count
+                    }) == crashAt {
+                        throw InjectedCrash(point: target)
+                    }
                 }
                 do {
                     _ = try await CompactionPass(configuration: configuration, admin: fixture.admin, logger: quietLogger("test.compactor")).run()
@@ -100,7 +105,9 @@ struct CompactorCrashTests {
         let manifest = try #require(try directory.manifest(0))
         #expect(manifest.coveredEnd == Int64(log.events.count))
         let listed = Set(manifest.segments.map(\.file))
-        let files = try FileManager.default.contentsOfDirectory(atPath: directory.partitionDirectory(0)).filter { $0.hasPrefix("seg-") || $0.hasSuffix(".tmp") }
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.partitionDirectory(0)).filter {
+            $0.hasPrefix("seg-") || $0.hasSuffix(".tmp")
+        }
         #expect(Set(files) == listed, "no file outside the manifest is left behind")
     }
 }

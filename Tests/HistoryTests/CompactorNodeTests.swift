@@ -20,7 +20,8 @@ struct CompactorNodeTests {
         try await withChatCluster(partitions: 2) { fixture, root in
             let log = RandomChatLog(seed: 3, count: 200)
             try await fixture.produce((0..<log.events.count).map(log.value(at:)), partition: 1)
-            let node = try await ChatNode.build(configuration: configuration(fixture, root: root, role: .compactor), logger: quietLogger("test.compactor"))
+            let node = try await ChatNode.build(
+                configuration: configuration(fixture, root: root, role: .compactor), logger: quietLogger("test.compactor"))
             #expect(node.role == .compactor)
             try await running(node) { port in
                 try await waitForCoverage(root: root, epoch: node.epoch, partition: 1, end: 200)
@@ -61,7 +62,8 @@ struct CompactorNodeTests {
     @Test("The gateway role runs no compactor")
     func gatewayOnly() async throws {
         try await withChatCluster(partitions: 2) { fixture, root in
-            let node = try await ChatNode.build(configuration: configuration(fixture, root: root, role: .gateway), logger: quietLogger("test.gateway"))
+            let node = try await ChatNode.build(
+                configuration: configuration(fixture, root: root, role: .gateway), logger: quietLogger("test.gateway"))
             try await running(node) { port in
                 let metrics = try await get(port, "/metrics").1
                 #expect(metrics.contains("chat_sessions"), "\(metrics)")

@@ -52,10 +52,13 @@ struct ContinuousCompactorTests {
     }
 
     /// Runs a compactor until every partition's manifest covers `until`, then shuts it down gracefully.
-    private func runCompactor(_ configuration: CompactorConfiguration, fixture: ChatClusterFixture, epoch: LogEpoch, until: [Int32: Int64],
-                              directory: SnapshotDirectory) async throws {
+    private func runCompactor(
+        _ configuration: CompactorConfiguration, fixture: ChatClusterFixture, epoch: LogEpoch, until: [Int32: Int64],
+        directory: SnapshotDirectory
+    ) async throws {
         let compactor = try Compactor(
-            configuration: configuration, admin: fixture.admin, epoch: epoch, metricsFactory: NOOPMetricsHandler.instance, logger: quietLogger("test.compactor"))
+            configuration: configuration, admin: fixture.admin, epoch: epoch, metricsFactory: NOOPMetricsHandler.instance,
+            logger: quietLogger("test.compactor"))
         let group = ServiceGroup(configuration: .init(services: [.init(service: compactor)], logger: quietLogger("test.group")))
         let running = Task { try await group.run() }
         let deadline = ContinuousClock.now + .seconds(60)

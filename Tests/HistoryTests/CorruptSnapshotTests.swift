@@ -24,9 +24,10 @@ struct CorruptSnapshotTests {
             let header = SegmentFile.Header(
                 topic: ChatTopics.rooms, epoch: testEpoch, partition: 0, from: contents.from, to: contents.to, duplicateSpan: Self.span, level: 0)
             let summary = try SegmentFile.write(contents, header: header, to: directory.segmentPath(0, file: file))
-            manifest.segments.append(SegmentDescriptor(
-                file: file, from: contents.from, to: contents.to, level: 0, sha256: summary.sha256, bytes: summary.bytes,
-                messages: summary.messages, amendments: summary.amendments))
+            manifest.segments.append(
+                SegmentDescriptor(
+                    file: file, from: contents.from, to: contents.to, level: 0, sha256: summary.sha256, bytes: summary.bytes,
+                    messages: summary.messages, amendments: summary.amendments))
         }
         manifest.generation = 2
         try manifest.write(to: directory)
@@ -100,13 +101,14 @@ struct SnapshotLookupTests {
         defer { temporary.remove() }
         let room = RoomName("lobby")!
         let other = RoomName("other")!
-        let log = RandomChatLog(events: [
-            RoomEvent(room: room, from: "ann", timestamp: 1, kind: .message(cmid: "a", body: "one")),
-            RoomEvent(room: room, from: "ann", timestamp: 2, kind: .message(cmid: "a", body: "one")),
-            RoomEvent(room: other, from: "bob", timestamp: 3, kind: .message(cmid: "b", body: "two")),
-            RoomEvent(room: room, from: "cid", timestamp: 4, kind: .message(cmid: "c", body: "three")),
-            RoomEvent(room: room, from: "cid", timestamp: 5, kind: .delete(msgId: "3")),
-        ], rooms: [room, other])
+        let log = RandomChatLog(
+            events: [
+                RoomEvent(room: room, from: "ann", timestamp: 1, kind: .message(cmid: "a", body: "one")),
+                RoomEvent(room: room, from: "ann", timestamp: 2, kind: .message(cmid: "a", body: "one")),
+                RoomEvent(room: other, from: "bob", timestamp: 3, kind: .message(cmid: "b", body: "two")),
+                RoomEvent(room: room, from: "cid", timestamp: 4, kind: .message(cmid: "c", body: "three")),
+                RoomEvent(room: room, from: "cid", timestamp: 5, kind: .delete(msgId: "3")),
+            ], rooms: [room, other])
         let directory = SnapshotDirectory(root: temporary.path, epoch: testEpoch)
         try FileManager.default.createDirectory(atPath: directory.partitionDirectory(0), withIntermediateDirectories: true)
         let contents = log.fold(0..<5, span: 100, window: [])
@@ -115,8 +117,11 @@ struct SnapshotLookupTests {
             contents, header: .init(topic: ChatTopics.rooms, epoch: testEpoch, partition: 0, from: 0, to: 5, duplicateSpan: 100, level: 0),
             to: directory.segmentPath(0, file: file))
         var manifest = PartitionManifest(topic: ChatTopics.rooms, epoch: testEpoch, partition: 0, duplicateSpan: 100)
-        manifest.segments = [SegmentDescriptor(
-            file: file, from: 0, to: 5, level: 0, sha256: summary.sha256, bytes: summary.bytes, messages: summary.messages, amendments: summary.amendments)]
+        manifest.segments = [
+            SegmentDescriptor(
+                file: file, from: 0, to: 5, level: 0, sha256: summary.sha256, bytes: summary.bytes, messages: summary.messages,
+                amendments: summary.amendments)
+        ]
         try manifest.write(to: directory)
         let store = SnapshotStore(directory: directory)
         #expect(try await store.author(ofMessageAt: 0, room: room, partition: 0) == "ann")

@@ -1,12 +1,12 @@
 import ChatDomain
 import ChatGateway
-import ChatServer
 import ChatHistory
+import ChatServer
 import ChatTestSupport
 import Foundation
 import HummingbirdTesting
-import NIOCore
 import HummingbirdWSClient
+import NIOCore
 import ServiceLifecycle
 import Synchronization
 import Testing

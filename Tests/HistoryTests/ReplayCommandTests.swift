@@ -94,7 +94,8 @@ struct ReplayCommandTests {
             let wrongRoom = try await Chatctl.run(["replay", "--room", "lobby", "--since", "0000000000000001.0.1"] + connection)
             #expect(wrongRoom.status == 64 || wrongRoom.status == 2, "a cursor of another log is a usage error (\(wrongRoom.status))")
 
-            let events = try await Chatctl.run(["replay", "--room", "lobby", "--events", "--format", "jsonl", "--since", "\(epoch).0.0"] + connection)
+            let events = try await Chatctl.run(
+                ["replay", "--room", "lobby", "--events", "--format", "jsonl", "--since", "\(epoch).0.0"] + connection)
             #expect(events.status == 0, "\(events.stderr)")
             let objects = events.stdout.split(separator: "\n").map { json(String($0)) }
             #expect(objects.map { $0["op"] as? String } == ["message", "edited", "message", "message", "edited"])
@@ -119,10 +120,11 @@ struct ReplayCommandTests {
                 $0 != "\n" && ($0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0.value == 0x202E)
             }
             #expect(controls.isEmpty, "no raw control character reaches the terminal: \(controls.map(\.value))")
-            #expect(text.stdout.split(separator: "\n").map(String.init) == [
-                #"2023-11-14T22:13:20.000Z mal\u{1b}]0;pwned\u{7}: \u{1b}[31mred\u{1b}[0m\u{7}\u{8}\u{7f}\u{9b}2J\u{202e}txt.exe\ttab\\"#,
-                "2023-11-14T22:13:21.000Z ann: plain caf\u{e9}",
-            ])
+            #expect(
+                text.stdout.split(separator: "\n").map(String.init) == [
+                    #"2023-11-14T22:13:20.000Z mal\u{1b}]0;pwned\u{7}: \u{1b}[31mred\u{1b}[0m\u{7}\u{8}\u{7f}\u{9b}2J\u{202e}txt.exe\ttab\\"#,
+                    "2023-11-14T22:13:21.000Z ann: plain caf\u{e9}",
+                ])
             let jsonl = try await Chatctl.run(["replay", "--room", "lobby", "--format", "jsonl"] + connection)
             #expect(jsonl.stdout.split(separator: "\n").first.map { json(String($0))["body"] as? String } == hostile)
         }
@@ -136,9 +138,11 @@ struct ReplayCommandTests {
             let history = try await running.waitForLines(4)
             #expect(history.count == 4)
             try await fixture.produce([
-                RoomEvent(room: RoomName("lobby")!, from: "dan", timestamp: Self.base + 20_000, kind: .message(cmid: "live", body: "live!")).encoded(),
+                RoomEvent(room: RoomName("lobby")!, from: "dan", timestamp: Self.base + 20_000, kind: .message(cmid: "live", body: "live!"))
+                    .encoded(),
                 RoomEvent(room: RoomName("lobby")!, from: "ann", timestamp: Self.base + 21_000, kind: .message(cmid: "c1", body: "hello")).encoded(),
-                RoomEvent(room: RoomName("lobby")!, from: "dan", timestamp: Self.base + 22_000, kind: .edit(msgId: "11", body: "live, edited")).encoded(),
+                RoomEvent(room: RoomName("lobby")!, from: "dan", timestamp: Self.base + 22_000, kind: .edit(msgId: "11", body: "live, edited"))
+                    .encoded(),
             ])
             let lines = try await running.waitForLines(6)
             running.terminate()

@@ -71,7 +71,9 @@ struct RetentionTests {
                 kafka: fixture.kafka, groupID: "chat-fanout-test", partitioner: RoomPartitioner(partitionCount: 1), epoch: epoch)
             fanoutConfiguration.duplicateSpan = Self.span
             fanoutConfiguration.snapshots = SnapshotCatchUpSource(store: SnapshotStore(directory: SnapshotDirectory(root: root, epoch: epoch)))
-            let fanout = try Fanout(configuration: fanoutConfiguration, admin: fixture.admin, metricsFactory: NOOPMetricsHandler.instance, logger: quietLogger("test.fanout"))
+            let fanout = try Fanout(
+                configuration: fanoutConfiguration, admin: fixture.admin, metricsFactory: NOOPMetricsHandler.instance,
+                logger: quietLogger("test.fanout"))
             let group = ServiceGroup(configuration: .init(services: [.init(service: fanout)], logger: quietLogger("test.group")))
             let running = Task { try await group.run() }
             defer { running.cancel() }
@@ -79,7 +81,9 @@ struct RetentionTests {
             let room = log.rooms[0]
             let since: Int64 = 100
             let subscriber = FrameCollector()
-            let outcome = try await fanout.join(room: room, subscriber: subscriber, since: ChatCursor(epoch: epoch, partition: 0, offset: since)) { _ in "{}" }
+            let outcome = try await fanout.join(room: room, subscriber: subscriber, since: ChatCursor(epoch: epoch, partition: 0, offset: since)) {
+                _ in "{}"
+            }
             #expect(outcome.recovered, "every event after the cursor is still in snapshots or the log")
             var client = ClientView(log.oracle(room: room, span: Self.span, upTo: Int(since + 1)))
             let expected = ClientView(log.oracle(room: room, span: Self.span))
@@ -99,7 +103,8 @@ struct RetentionTests {
             }
             if client != expected, let debug = ProcessInfo.processInfo.environment["HISTORY_DEBUG_FRAMES"] {
                 try subscriber.frames.joined(separator: "\n").write(toFile: debug, atomically: true, encoding: .utf8)
-                let lines = log.events.enumerated().compactMap { index, event in event.map { "\(index) \($0.room) \($0.from) \($0.kind)".prefix(60) } }
+                let lines = log.events.enumerated().compactMap { index, event in event.map { "\(index) \($0.room) \($0.from) \($0.kind)".prefix(60) }
+                }
                 try lines.joined(separator: "\n").write(toFile: debug + ".log", atomically: true, encoding: .utf8)
                 try "low \(low)".write(toFile: debug + ".low", atomically: true, encoding: .utf8)
             }
@@ -140,6 +145,7 @@ final class FrameCollector: RoomSubscriber {
         case "deleted": kind = .delete(msgId: object["msgId"] as? String ?? "")
         default: return nil
         }
-        return LoggedRoomEvent(event: RoomEvent(room: room, from: from, timestamp: timestamp, kind: kind), partition: cursor.partition, offset: cursor.offset)
+        return LoggedRoomEvent(
+            event: RoomEvent(room: room, from: from, timestamp: timestamp, kind: kind), partition: cursor.partition, offset: cursor.offset)
     }
 }

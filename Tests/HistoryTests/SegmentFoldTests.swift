@@ -53,7 +53,8 @@ struct CompactionPolicyTests {
         var policy = CompactionPolicy()
         policy.mergeFanIn = 3
         #expect(policy.nextMerge([segment(0, 10, level: 0), segment(10, 20, level: 0)]) == nil)
-        #expect(policy.nextMerge([segment(0, 10, level: 1), segment(10, 20, level: 0), segment(20, 30, level: 0), segment(30, 40, level: 0)]) == 1..<4)
+        #expect(
+            policy.nextMerge([segment(0, 10, level: 1), segment(10, 20, level: 0), segment(20, 30, level: 0), segment(30, 40, level: 0)]) == 1..<4)
         #expect(policy.nextMerge([segment(0, 10, level: 1), segment(10, 20, level: 0), segment(20, 30, level: 0)]) == nil)
         #expect(policy.nextMerge([segment(0, 10, level: 0), segment(12, 20, level: 0), segment(20, 30, level: 0)]) == nil, "never across a gap")
     }

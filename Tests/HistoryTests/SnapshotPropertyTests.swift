@@ -37,15 +37,20 @@ struct SnapshotPropertyTests {
             let upper = Int.random(in: (lower + 2)...segments.count, using: &random)
             var partlyMerged = segments
             partlyMerged.replaceSubrange(lower..<upper, with: [try fixtures.merge(Array(segments[lower..<upper]))])
-            try check(log: log, segments: partlyMerged, cut: cut, window: window, oracle: oracle, random: &random, context: "seed \(seed) cut \(cut) partial merge")
+            try check(
+                log: log, segments: partlyMerged, cut: cut, window: window, oracle: oracle, random: &random,
+                context: "seed \(seed) cut \(cut) partial merge")
             let merged = [try fixtures.merge(partlyMerged)]
             #expect(try merged[0].window() == window, "a merge keeps the window of its last input")
-            try check(log: log, segments: merged, cut: cut, window: window, oracle: oracle, random: &random, context: "seed \(seed) cut \(cut) merged")
+            try check(
+                log: log, segments: merged, cut: cut, window: window, oracle: oracle, random: &random, context: "seed \(seed) cut \(cut) merged")
         }
     }
 
-    private func check(log: RandomChatLog, segments: [SegmentReader], cut: Int, window: [WindowEntry], oracle: [RoomName: [ChatMessage]],
-                       random: inout SeededGenerator, context: String) throws {
+    private func check(
+        log: RandomChatLog, segments: [SegmentReader], cut: Int, window: [WindowEntry], oracle: [RoomName: [ChatMessage]],
+        random: inout SeededGenerator, context: String
+    ) throws {
         for room in log.rooms {
             let tail = log.fold(cut..<log.events.count, span: Self.span, window: window, room: room.value)
             let segmentLayers: [any RoomLayer] = segments.map { SegmentRoomLayer(reader: $0, room: room.value) }

@@ -34,7 +34,8 @@ struct CloseRaceTests {
                                     _ = try await consumer.assignment()
                                     try await consumer.pause([KafkaTopicPartition(topic: "t", partition: 1)])
                                     try await consumer.resume([KafkaTopicPartition(topic: "t", partition: 1)])
-                                    try await consumer.commit([KafkaTopicPartition(topic: "t", partition: 0, offset: .exact(1))], waitForBroker: round % 2 == 0)
+                                    try await consumer.commit(
+                                        [KafkaTopicPartition(topic: "t", partition: 0, offset: .exact(1))], waitForBroker: round % 2 == 0)
                                 } catch let error as KafkaError where error.code == .destroyed {
                                     return
                                 } catch is KafkaError {

@@ -1,5 +1,6 @@
-@testable import Kafka
 import Testing
+
+@testable import Kafka
 
 /// Stands in for the librdkafka client: the machine only carries it, so no librdkafka is needed.
 struct FakeClient: Sendable, Equatable {
@@ -32,26 +33,47 @@ struct ConsumerStateMachineTests {
     func initial() {
         var machine = Machine()
         let log = CommandLog()
-        guard case .refuse = machine.submit(log.command()) else { Issue.record("command accepted before start"); return }
+        guard case .refuse = machine.submit(log.command()) else {
+            Issue.record("command accepted before start")
+            return
+        }
         #expect(machine.borrowClient() == nil)
-        guard case .resume(1) = machine.close(1) else { Issue.record("close before start waits"); return }
-        guard case .none = machine.requestClose() else { Issue.record("close request before start wakes"); return }
+        guard case .resume(1) = machine.close(1) else {
+            Issue.record("close before start waits")
+            return
+        }
+        guard case .none = machine.requestClose() else {
+            Issue.record("close request before start wakes")
+            return
+        }
     }
 
     @Test("Commands submitted while running wake the poll thread with the client and are taken once, in order")
     func pollRunsCommands() {
         var machine = started()
         let log = CommandLog()
-        guard case .run(let none) = machine.nextCommands(), none.isEmpty else { Issue.record("commands before any submit"); return }
+        guard case .run(let none) = machine.nextCommands(), none.isEmpty else {
+            Issue.record("commands before any submit")
+            return
+        }
         for _ in 0..<3 {
-            guard case .wake(let woken) = machine.submit(log.command()) else { Issue.record("command refused while running"); return }
+            guard case .wake(let woken) = machine.submit(log.command()) else {
+                Issue.record("command refused while running")
+                return
+            }
             #expect(woken == client)
         }
-        guard case .run(let commands) = machine.nextCommands() else { Issue.record("running machine stops"); return }
+        guard case .run(let commands) = machine.nextCommands() else {
+            Issue.record("running machine stops")
+            return
+        }
         #expect(commands.count == 3)
         for command in commands { command(client) }
         #expect(log.entries == [client, client, client])
-        guard case .run(let again) = machine.nextCommands(), again.isEmpty else { Issue.record("commands taken twice"); return }
+        guard case .run(let again) = machine.nextCommands(), again.isEmpty else {
+            Issue.record("commands taken twice")
+            return
+        }
     }
 
     @Test("A close requested while commands wait fails them, wakes the poll thread and stops it at its next pass")
@@ -60,27 +82,51 @@ struct ConsumerStateMachineTests {
         let log = CommandLog()
         _ = machine.submit(log.command())
         _ = machine.submit(log.command())
-        guard case .wake(let woken, let failing) = machine.close(1) else { Issue.record("close of a running consumer does not wake"); return }
+        guard case .wake(let woken, let failing) = machine.close(1) else {
+            Issue.record("close of a running consumer does not wake")
+            return
+        }
         #expect(woken == client)
         #expect(failing.count == 2)
-        guard case .stop = machine.nextCommands() else { Issue.record("poll thread not stopped by close"); return }
-        guard case .refuse = machine.submit(log.command()) else { Issue.record("command accepted while closing"); return }
+        guard case .stop = machine.nextCommands() else {
+            Issue.record("poll thread not stopped by close")
+            return
+        }
+        guard case .refuse = machine.submit(log.command()) else {
+            Issue.record("command accepted while closing")
+            return
+        }
         let (more, destroy) = machine.pollLoopFinished()
         #expect(more.isEmpty)
         #expect(destroy?.client == client)
         #expect(destroy?.waiters == [1])
-        guard case .closed = machine.state else { Issue.record("not closed after the poll loop finished"); return }
+        guard case .closed = machine.state else {
+            Issue.record("not closed after the poll loop finished")
+            return
+        }
     }
 
     @Test("A second close while the first is under way waits for the same destruction; a close after it returns at once")
     func closeAfterClose() {
         var machine = started()
-        guard case .wake = machine.close(1) else { Issue.record("first close does not wake"); return }
-        guard case .wait = machine.close(2) else { Issue.record("second close does not wait"); return }
-        guard case .none = machine.requestClose() else { Issue.record("close request while closing wakes again"); return }
+        guard case .wake = machine.close(1) else {
+            Issue.record("first close does not wake")
+            return
+        }
+        guard case .wait = machine.close(2) else {
+            Issue.record("second close does not wait")
+            return
+        }
+        guard case .none = machine.requestClose() else {
+            Issue.record("close request while closing wakes again")
+            return
+        }
         let (_, destroy) = machine.pollLoopFinished()
         #expect(destroy?.waiters == [1, 2])
-        guard case .resume(3) = machine.close(3) else { Issue.record("close after close waits"); return }
+        guard case .resume(3) = machine.close(3) else {
+            Issue.record("close after close waits")
+            return
+        }
     }
 
     @Test("A close requested by the poll thread (fatal error) stops it without a waiter")
@@ -88,10 +134,19 @@ struct ConsumerStateMachineTests {
         var machine = started()
         let log = CommandLog()
         _ = machine.submit(log.command())
-        guard case .wake(_, let failing) = machine.requestClose() else { Issue.record("close request does not wake"); return }
+        guard case .wake(_, let failing) = machine.requestClose() else {
+            Issue.record("close request does not wake")
+            return
+        }
         #expect(failing.count == 1)
-        guard case .wait = machine.close(5) else { Issue.record("close during a requested close does not wait"); return }
-        guard case .stop = machine.nextCommands() else { Issue.record("not stopped"); return }
+        guard case .wait = machine.close(5) else {
+            Issue.record("close during a requested close does not wait")
+            return
+        }
+        guard case .stop = machine.nextCommands() else {
+            Issue.record("not stopped")
+            return
+        }
         #expect(machine.pollLoopFinished().destroy?.waiters == [5])
     }
 
@@ -101,11 +156,17 @@ struct ConsumerStateMachineTests {
         _ = machine.close(1)
         _ = machine.pollLoopFinished()
         let log = CommandLog()
-        guard case .refuse(let refused) = machine.submit(log.command()) else { Issue.record("command accepted after close"); return }
+        guard case .refuse(let refused) = machine.submit(log.command()) else {
+            Issue.record("command accepted after close")
+            return
+        }
         refused(nil)
         #expect(log.entries == [nil])
         #expect(machine.borrowClient() == nil)
-        guard case .none = machine.requestClose() else { Issue.record("close request after close wakes"); return }
+        guard case .none = machine.requestClose() else {
+            Issue.record("close request after close wakes")
+            return
+        }
     }
 
     @Test("The client is lent while running and closing, and never once the poll thread is done (cachedWatermarks, commit)")
@@ -128,14 +189,23 @@ struct ConsumerStateMachineTests {
         _ = machine.close(1)
         let (_, destroy) = machine.pollLoopFinished()
         #expect(destroy == nil, "destroyed while lent")
-        guard case .draining = machine.state else { Issue.record("not draining"); return }
+        guard case .draining = machine.state else {
+            Issue.record("not draining")
+            return
+        }
         #expect(machine.borrowClient() == nil, "lent again while draining")
-        guard case .wait = machine.close(2) else { Issue.record("close while draining does not wait"); return }
+        guard case .wait = machine.close(2) else {
+            Issue.record("close while draining does not wait")
+            return
+        }
         #expect(machine.returnClient() == nil)
         let last = machine.returnClient()
         #expect(last?.client == client)
         #expect(last?.waiters == [1, 2])
-        guard case .closed = machine.state else { Issue.record("not closed after the last borrower"); return }
+        guard case .closed = machine.state else {
+            Issue.record("not closed after the last borrower")
+            return
+        }
     }
 
     @Test("The poll loop ending without a close request (its buffer closed) fails the waiting commands and destroys the client")

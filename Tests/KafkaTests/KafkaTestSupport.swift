@@ -1,5 +1,5 @@
-import Kafka
 import Foundation
+import Kafka
 import Testing
 
 /// Consumer settings for the embedded cluster, whose fetch handler waits the full `fetch.wait.max.ms`.
@@ -34,7 +34,10 @@ func collect(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seconds
     let completed = try await withThrowingTaskGroup(of: Bool.self) { group in
         group.addTask {
             for try await record in consumer.records {
-                let total = received.records.withLock { $0.append(record); return $0.count }
+                let total = received.records.withLock {
+                    $0.append(record)
+                    return $0.count
+                }
                 if total == count { return true }
             }
             return false

@@ -33,7 +33,7 @@ struct PartitionReaderTests {
                 return nil
             }
             defer { group.cancelAll() }
-            guard let result = try await group.next()!  else {
+            guard let result = try await group.next()! else {
                 throw KafkaError(code: .timedOut, message: "the test's read did not finish in \(timeout)")
             }
             return result

@@ -1,5 +1,6 @@
-@testable import Kafka
 import Testing
+
+@testable import Kafka
 
 @Suite("Producer state machine")
 struct ProducerStateMachineTests {
@@ -19,10 +20,16 @@ struct ProducerStateMachineTests {
     @Test("Before start nothing is accepted and a close returns at once")
     func initial() {
         var machine = Machine()
-        guard case .refuse = machine.produce(KafkaDelivery()) else { Issue.record("record accepted before start"); return }
+        guard case .refuse = machine.produce(KafkaDelivery()) else {
+            Issue.record("record accepted before start")
+            return
+        }
         #expect(machine.submit(records(1), DeliveryBatch(count: 1)) == nil)
         #expect(machine.borrowClient() == nil)
-        guard case .resume(1) = machine.close(1, flushTimeout: .seconds(1)) else { Issue.record("close before start waits"); return }
+        guard case .resume(1) = machine.close(1, flushTimeout: .seconds(1)) else {
+            Issue.record("close before start waits")
+            return
+        }
     }
 
     @Test("Records produced while running get increasing ids with the client, and their deliveries are resolved once")
@@ -31,7 +38,8 @@ struct ProducerStateMachineTests {
         let first = KafkaDelivery()
         let second = KafkaDelivery()
         guard case .enqueue(let to, let id1) = machine.produce(first), case .enqueue(_, let id2) = machine.produce(second) else {
-            Issue.record("record refused while running"); return
+            Issue.record("record refused while running")
+            return
         }
         #expect(to == client)
         #expect(id2 > id1)
@@ -46,16 +54,28 @@ struct ProducerStateMachineTests {
     @Test("Batches are handed to the poll thread one at a time, oldest first, only when it holds none")
     func pollTakesBatches() {
         var machine = started()
-        guard case .produce(nil) = machine.nextJob(holding: false) else { Issue.record("job without a batch"); return }
+        guard case .produce(nil) = machine.nextJob(holding: false) else {
+            Issue.record("job without a batch")
+            return
+        }
         let a = DeliveryBatch(count: 2)
         let b = DeliveryBatch(count: 1)
         #expect(machine.submit(records(2), a) == client)
         #expect(machine.submit(records(1), b) == client)
-        guard case .produce(nil) = machine.nextJob(holding: true) else { Issue.record("batch taken while one is in hand"); return }
-        guard case .produce(let firstJob?) = machine.nextJob(holding: false) else { Issue.record("no batch taken"); return }
+        guard case .produce(nil) = machine.nextJob(holding: true) else {
+            Issue.record("batch taken while one is in hand")
+            return
+        }
+        guard case .produce(let firstJob?) = machine.nextJob(holding: false) else {
+            Issue.record("no batch taken")
+            return
+        }
         #expect(firstJob.batch === a)
         #expect(firstJob.records.count == 2)
-        guard case .produce(let secondJob?) = machine.nextJob(holding: false) else { Issue.record("second batch not taken"); return }
+        guard case .produce(let secondJob?) = machine.nextJob(holding: false) else {
+            Issue.record("second batch not taken")
+            return
+        }
         #expect(secondJob.batch === b)
         #expect(machine.batch(firstJob.number) === a, "a batch is found by number until it is resolved")
         machine.removeBatch(firstJob.number)
@@ -67,12 +87,24 @@ struct ProducerStateMachineTests {
         var machine = started()
         let batch = DeliveryBatch(count: 3)
         _ = machine.submit(records(3), batch)
-        guard case .wake(let woken) = machine.close(1, flushTimeout: .seconds(10)) else { Issue.record("close does not wake"); return }
+        guard case .wake(let woken) = machine.close(1, flushTimeout: .seconds(10)) else {
+            Issue.record("close does not wake")
+            return
+        }
         #expect(woken == client)
-        guard case .wait = machine.close(2, flushTimeout: .seconds(2)) else { Issue.record("second close does not wait"); return }
-        guard case .refuse = machine.produce(KafkaDelivery()) else { Issue.record("record accepted while closing"); return }
+        guard case .wait = machine.close(2, flushTimeout: .seconds(2)) else {
+            Issue.record("second close does not wait")
+            return
+        }
+        guard case .refuse = machine.produce(KafkaDelivery()) else {
+            Issue.record("record accepted while closing")
+            return
+        }
         #expect(machine.submit(records(1), DeliveryBatch(count: 1)) == nil, "batch accepted while closing")
-        guard case .stop(let unsent, let flushTimeout) = machine.nextJob(holding: false) else { Issue.record("poll thread not stopped"); return }
+        guard case .stop(let unsent, let flushTimeout) = machine.nextJob(holding: false) else {
+            Issue.record("poll thread not stopped")
+            return
+        }
         #expect(unsent.count == 1)
         #expect(unsent.first?.batch === batch)
         #expect(flushTimeout == .seconds(2))
@@ -94,9 +126,18 @@ struct ProducerStateMachineTests {
         #expect(destroy?.client == client)
         #expect(destroy?.waiters == [1])
         #expect(machine.pending.isEmpty && machine.batches.isEmpty)
-        guard case .closed = machine.state else { Issue.record("not closed"); return }
-        guard case .resume(4) = machine.close(4, flushTimeout: .seconds(1)) else { Issue.record("close after close waits"); return }
-        guard case .refuse = machine.produce(KafkaDelivery()) else { Issue.record("record accepted after close"); return }
+        guard case .closed = machine.state else {
+            Issue.record("not closed")
+            return
+        }
+        guard case .resume(4) = machine.close(4, flushTimeout: .seconds(1)) else {
+            Issue.record("close after close waits")
+            return
+        }
+        guard case .refuse = machine.produce(KafkaDelivery()) else {
+            Issue.record("record accepted after close")
+            return
+        }
         #expect(machine.borrowClient() == nil)
     }
 
@@ -110,7 +151,10 @@ struct ProducerStateMachineTests {
         let (_, _, destroy) = machine.pollLoopFinished()
         #expect(destroy == nil, "destroyed while lent")
         #expect(machine.borrowClient() == nil, "lent again while draining")
-        guard case .wait = machine.close(2, flushTimeout: .seconds(1)) else { Issue.record("close while draining does not wait"); return }
+        guard case .wait = machine.close(2, flushTimeout: .seconds(1)) else {
+            Issue.record("close while draining does not wait")
+            return
+        }
         #expect(machine.returnClient() == nil)
         let last = machine.returnClient()
         #expect(last?.client == client)

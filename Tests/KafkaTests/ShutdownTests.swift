@@ -42,7 +42,10 @@ struct ShutdownTests {
                     await producer.close(flushTimeout: .seconds(5))
                     return (0, 0)
                 }
-                return await group.reduce(into: (delivered: 0, failed: 0)) { $0.delivered += $1.delivered; $0.failed += $1.failed }
+                return await group.reduce(into: (delivered: 0, failed: 0)) {
+                    $0.delivered += $1.delivered
+                    $0.failed += $1.failed
+                }
             }
             #expect(outcomes.delivered + outcomes.failed == 5000, "every send got an answer")
             #expect(outcomes.failed > 0, "sends after close fail")

@@ -120,14 +120,18 @@ import Testing
 
     @Test func groupsAreDiscoveredFromGatewayHeartbeatsWhereTheBrokersCannotListThem() async throws {
         try await LagFixture.with { fixture in
-            for (node, value) in [("gw-a", #"{"type":"node","node":"gw-a","ts":1,"status":"up"}"#), ("gw-b", #"{"type":"node","node":"gw-b","ts":1,"status":"down"}"#)] {
+            for (node, value) in [
+                ("gw-a", #"{"type":"node","node":"gw-a","ts":1,"status":"up"}"#), ("gw-b", #"{"type":"node","node":"gw-b","ts":1,"status":"down"}"#),
+            ] {
                 _ = try await fixture.producer.send(
                     KafkaProducerRecord(topic: ChatTopics.presence, partition: 1, key: Array("node:\(node)".utf8), value: Array(value.utf8)))
             }
             _ = try await fixture.producer.send(
                 KafkaProducerRecord(topic: ChatTopics.presence, partition: 2, key: Array("alice".utf8), value: Array(#"{"type":"user"}"#.utf8)))
-            _ = try await fixture.producer.send(KafkaProducerRecord(topic: ChatTopics.presence, partition: 1, key: Array("node:gw-c".utf8), value: []))
-            let discovery = ConsumerGroupDiscovery(admin: fixture.admin, configuration: fixture.configuration, timeout: .seconds(5), logger: quietLogger())
+            _ = try await fixture.producer.send(
+                KafkaProducerRecord(topic: ChatTopics.presence, partition: 1, key: Array("node:gw-c".utf8), value: []))
+            let discovery = ConsumerGroupDiscovery(
+                admin: fixture.admin, configuration: fixture.configuration, timeout: .seconds(5), logger: quietLogger())
             let found = try await discovery.discover()
             #expect(found.groups == ["chat-compactor", "chat-fanout-gw-a", "chat-fanout-gw-b"])
             #expect(found.source.contains("cannot list groups"))

@@ -77,7 +77,11 @@ import Testing
         // The window restarts after the error sample: two samples with lag are too few to judge.
         var window = samples([(10, 50), (10, 50), (10, 50)])
         window.append(PartitionSample(time: 1_004_000, committed: nil, logStart: nil, logEnd: nil, error: "broker down"))
-        window += samples([(10, 50), (10, 50)]).map { var sample = $0; sample.time += 5000; return sample }
+        window += samples([(10, 50), (10, 50)]).map {
+            var sample = $0
+            sample.time += 5000
+            return sample
+        }
         #expect(evaluator.evaluate(window).status == .ok)
     }
 

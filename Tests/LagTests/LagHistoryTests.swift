@@ -11,7 +11,9 @@ import Testing
     func snapshot(_ time: Int64, end: Int64, groups: [String: GroupOffsets], timestamps: [PartitionOffset: Int64] = [:]) -> LagSnapshot {
         LagSnapshot(
             time: time,
-            partitions: [rooms0: .offsets(logStart: 0, logEnd: end), rooms1: .offsets(logStart: 0, logEnd: end), cursors0: .offsets(logStart: 0, logEnd: 3)],
+            partitions: [
+                rooms0: .offsets(logStart: 0, logEnd: end), rooms1: .offsets(logStart: 0, logEnd: end), cursors0: .offsets(logStart: 0, logEnd: 3),
+            ],
             groups: groups, recordTimestamps: timestamps)
     }
 

@@ -1,7 +1,7 @@
 import ChatDomain
-import ChatProvisioning
 import ChatGateway
 import ChatLag
+import ChatProvisioning
 import ChatTestSupport
 import Foundation
 import Kafka

@@ -1,6 +1,6 @@
 import ChatDomain
-import ChatProvisioning
 import ChatGateway
+import ChatProvisioning
 import ChatServer
 import ChatTestSupport
 import Foundation

@@ -20,7 +20,8 @@ struct ChatBench: AsyncParsableCommand {
     @Option(help: "Sends in flight per ingest session.") var window = 64
     @Option(help: "Seconds of the ingest scenario.") var ingestSeconds = 8.0
     @Option(help: "Rooms the ingest sessions spread over (default: one room per session).") var ingestRooms: Int?
-    @Option(help: "WebSocket client of the ingest scenario: nio (bare NIO channels) or hummingbird.") var ingestClient: IngestScenario.IngestClient = .nio
+    @Option(help: "WebSocket client of the ingest scenario: nio (bare NIO channels) or hummingbird.") var ingestClient: IngestScenario.IngestClient =
+        .nio
     @Option(help: "Scenarios to run, comma-separated: fanout, ingest, connections.") var scenarios = "fanout,ingest,connections"
     @Option(help: "Only serve: start the in-process gateway, print its ws:// URL, run it this many seconds, stop (for --url from another process).")
     var serveSeconds: Double?
@@ -28,9 +29,11 @@ struct ChatBench: AsyncParsableCommand {
     var kafkaProperty: [String] = []
 
     private var kafkaProperties: [String: String] {
-        Dictionary(kafkaProperty.compactMap { pair in
-            pair.firstIndex(of: "=").map { (String(pair[..<$0]), String(pair[pair.index(after: $0)...])) }
-        }) { _, last in last }
+        Dictionary(
+            kafkaProperty.compactMap { pair in
+                pair.firstIndex(of: "=").map { (String(pair[..<$0]), String(pair[pair.index(after: $0)...])) }
+            }
+        ) { _, last in last }
     }
     @Option(help: "Idle sessions of the connections scenario (0 skips it).") var idleSessions = 5_000
     @Option(help: "Server addresses 127.0.0.1… the idle sessions spread over.") var addresses = 8
@@ -45,9 +48,10 @@ struct ChatBench: AsyncParsableCommand {
         let tokenFunction: @Sendable (String) async throws -> String = { try await tokens.token($0) }
         let fanout = FanoutScenario(rooms: rooms, members: members, rate: rate, seconds: seconds, warmupSeconds: warmupSeconds)
         var report = ChatBenchReport(
-            setup: .init(rooms: rooms, members: members, rate: rate, seconds: seconds, ingestClients: ingestClients, window: window,
-                         ingestSeconds: ingestSeconds, idleSessions: idleSessions, cores: ProcessInfo.processInfo.activeProcessorCount,
-                         inProcess: url == nil))
+            setup: .init(
+                rooms: rooms, members: members, rate: rate, seconds: seconds, ingestClients: ingestClients, window: window,
+                ingestSeconds: ingestSeconds, idleSessions: idleSessions, cores: ProcessInfo.processInfo.activeProcessorCount,
+                inProcess: url == nil))
         let loadAtStart = ChatBenchReport.LoadAverage.now()
         var node: InProcessNode?
         let target: String
@@ -115,6 +119,5 @@ struct ChatBench: AsyncParsableCommand {
         await node.stop()
     }
 }
-
 
 extension IngestScenario.IngestClient: ExpressibleByArgument {}

@@ -24,9 +24,11 @@ struct ConnectionsScenario {
         let port = Int.random(in: 20_000...30_000)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: chatd)
-        process.arguments = ["--port", "\(port)", "--host", "0.0.0.0", "--jwt-secret", benchSecret, "--node-id", "bench-idle", "--log-level", "error",
+        process.arguments = [
+            "--port", "\(port)", "--host", "0.0.0.0", "--jwt-secret", benchSecret, "--node-id", "bench-idle", "--log-level", "error",
             // Every idle session is the same user on loopback.
-            "--max-connections-per-ip", "1000000", "--max-sessions-per-user", "1000000"]
+            "--max-connections-per-ip", "1000000", "--max-sessions-per-user", "1000000",
+        ]
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         defer { process.terminate() }
@@ -74,7 +76,9 @@ struct ConnectionsScenario {
             sessionsRequested: sessions, sessionsOpen: opened.count, serverRSSBeforeKB: before, serverRSSAfterKB: after,
             rssPerSessionKB: opened.isEmpty ? 0 : (Double(after - before) / Double(opened.count) * 100).rounded() / 100,
             idleCPUPercent: (cpu * 10).rounded() / 10, connectSeconds: (connectSeconds * 10).rounded() / 10)
-        progress("connections: \(opened.count) open in \(result.connectSeconds) s, \(result.rssPerSessionKB) KB RSS each, idle CPU \(result.idleCPUPercent)%")
+        progress(
+            "connections: \(opened.count) open in \(result.connectSeconds) s, \(result.rssPerSessionKB) KB RSS each, idle CPU \(result.idleCPUPercent)%"
+        )
         await withTaskGroup(of: Void.self) { group in
             for client in opened { group.addTask { await client.close() } }
         }

@@ -88,13 +88,15 @@ struct ChatBenchReport: Codable, Sendable {
         if let ingest { lines.append("| ingest acks/s | \(ingest.acksPerSecond) (ack \(ingest.ack.line)) |") }
         if let base = webSocketBaselineIngest { lines.append("| broadcast baseline acks/s | \(base.acksPerSecond) |") }
         if let c = connections {
-            lines.append("| idle sessions | \(c.sessionsOpen)/\(c.sessionsRequested), \(c.rssPerSessionKB) KB RSS each, idle CPU \(c.idleCPUPercent)% |")
+            lines.append(
+                "| idle sessions | \(c.sessionsOpen)/\(c.sessionsRequested), \(c.rssPerSessionKB) KB RSS each, idle CPU \(c.idleCPUPercent)% |")
         }
         lines.append("")
         func show(_ value: Double?) -> String { value.map { "\($0)" } ?? "n/a" }
-        lines.append("Ratios: fan-out p99 / broadcast WebSocket p99 = \(show(ratios.fanoutP99VersusWebSocket)); "
-            + "fan-out p99 / librdkafka p99 = \(show(ratios.fanoutP99VersusKafka)); "
-            + "ingest / broadcast WebSocket = \(show(ratios.ingestVersusWebSocket)).")
+        lines.append(
+            "Ratios: fan-out p99 / broadcast WebSocket p99 = \(show(ratios.fanoutP99VersusWebSocket)); "
+                + "fan-out p99 / librdkafka p99 = \(show(ratios.fanoutP99VersusKafka)); "
+                + "ingest / broadcast WebSocket = \(show(ratios.ingestVersusWebSocket)).")
         if let load = loadAverage { lines.append("Load average (1 min) at start / end: \(load.start) / \(load.end) on \(setup.cores) cores.") }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -66,9 +66,12 @@ struct ChatSoak: AsyncParsableCommand {
         let chatd = self.chatd ?? binDirectory.appendingPathComponent("chatd").path
         let chatctl = self.chatctl ?? binDirectory.appendingPathComponent("chatctl").path
         for binary in [chatd, chatctl] where !FileManager.default.isExecutableFile(atPath: binary) {
-            throw ValidationError("no executable \(binary): build it (swift build --product \(URL(fileURLWithPath: binary).lastPathComponent)) or pass its path")
+            throw ValidationError(
+                "no executable \(binary): build it (swift build --product \(URL(fileURLWithPath: binary).lastPathComponent)) or pass its path")
         }
-        let workDirectory = workDir ?? FileManager.default.temporaryDirectory
+        let workDirectory =
+            workDir
+            ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("chat-soak-\(ProcessInfo.processInfo.processIdentifier)-\(Int(Date().timeIntervalSince1970))").path
         try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
         guard let port = basePort ?? GatewayPorts.findFree(count: gateways) else {
@@ -94,9 +97,12 @@ struct ChatSoak: AsyncParsableCommand {
                 + "p99 \(report.ackLatencyP99) s, max \(report.ackLatencyMax) s), \(report.deliveries) deliveries, \(report.retries) retries, "
                 + "\(report.connections) connections, seed \(settings.seed), \(report.wallSeconds) s in all (drain \(report.drainSeconds) s)")
         if !report.errors.isEmpty {
-            SoakOutput.result("info: error replies \(report.errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
+            SoakOutput.result(
+                "info: error replies \(report.errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
         }
-        SoakOutput.result("info: connection ends by close code \(report.closeCodes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
+        SoakOutput.result(
+            "info: connection ends by close code \(report.closeCodes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))"
+        )
         if let output {
             try report.write(to: output)
             SoakOutput.progress("wrote \(output)")

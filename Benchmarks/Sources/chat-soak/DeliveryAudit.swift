@@ -34,7 +34,9 @@ struct DeliveryAudit {
             for ack in record.acks {
                 let message = Acked(from: record.user, cmid: ack.cmid, msgId: ack.msgId)
                 if let known = acked[ack.room]?[ack.offset], known != message {
-                    conflicts.append("\(ack.room) offset \(ack.offset): acked as \(known.from) \(known.cmid) (msgId \(known.msgId)) and as \(message.from) \(message.cmid) (msgId \(message.msgId))")
+                    conflicts.append(
+                        "\(ack.room) offset \(ack.offset): acked as \(known.from) \(known.cmid) (msgId \(known.msgId)) and as \(message.from) \(message.cmid) (msgId \(message.msgId))"
+                    )
                 }
                 acked[ack.room, default: [:]][ack.offset] = message
             }
@@ -121,7 +123,8 @@ struct DeliveryAudit {
                     if let message = acked[room]?[delivery.offset] {
                         if message.from != delivery.from || message.cmid != delivery.cmid || message.msgId != delivery.msgId {
                             unexpected.append(
-                                "\(user) in \(room): offset \(delivery.offset) is \(delivery.from) \(delivery.cmid) (msgId \(delivery.msgId)), acked as \(message.from) \(message.cmid) (msgId \(message.msgId))")
+                                "\(user) in \(room): offset \(delivery.offset) is \(delivery.from) \(delivery.cmid) (msgId \(delivery.msgId)), acked as \(message.from) \(message.cmid) (msgId \(message.msgId))"
+                            )
                         }
                     } else {
                         unexpected.append("\(user) in \(room): offset \(delivery.offset) (\(delivery.from) \(delivery.cmid)) was never acked")
@@ -148,11 +151,16 @@ struct DeliveryAudit {
             }
         }
         return [
-            Check("complete delivery", passed: missingCount == 0 && expected > 0,
-                  "\(expected - missingCount) of \(expected) expected deliveries made (\(delivered) message events received)", examples: missing),
-            Check("no duplicate delivery", passed: duplicates.isEmpty, "\(duplicates.count) messages delivered twice to a session", examples: duplicates),
+            Check(
+                "complete delivery", passed: missingCount == 0 && expected > 0,
+                "\(expected - missingCount) of \(expected) expected deliveries made (\(delivered) message events received)", examples: missing),
+            Check(
+                "no duplicate delivery", passed: duplicates.isEmpty, "\(duplicates.count) messages delivered twice to a session", examples: duplicates
+            ),
             Check("log order", passed: disorder.isEmpty, "\(disorder.count) messages delivered after a later one", examples: disorder),
-            Check("only acked messages delivered", passed: unexpected.isEmpty, "\(unexpected.count) deliveries of messages no ack names", examples: unexpected),
+            Check(
+                "only acked messages delivered", passed: unexpected.isEmpty, "\(unexpected.count) deliveries of messages no ack names",
+                examples: unexpected),
         ]
     }
 
@@ -165,10 +173,11 @@ struct DeliveryAudit {
     private static func joins(of record: SessionRecord, room: String, from: Int, to: Int) -> String {
         let joins = record.joins.filter { $0.room == room && $0.connection > from && $0.connection <= to }
         guard !joins.isEmpty else { return "; no rejoin in between" }
-        return "; rejoins in between: " + joins.prefix(5).map {
-            "connection \($0.connection) gw\($0.gateway + 1) at \(SoakOutput.seconds($0.at)) since \($0.since.flatMap(SoakUser.offset).map(String.init) ?? "none") "
-                + "recovered \($0.recovered) joined cursor \($0.cursorOffset)"
-        }.joined(separator: "; ") + (joins.count > 5 ? "; ..." : "")
+        return "; rejoins in between: "
+            + joins.prefix(5).map {
+                "connection \($0.connection) gw\($0.gateway + 1) at \(SoakOutput.seconds($0.at)) since \($0.since.flatMap(SoakUser.offset).map(String.init) ?? "none") "
+                    + "recovered \($0.recovered) joined cursor \($0.cursorOffset)"
+            }.joined(separator: "; ") + (joins.count > 5 ? "; ..." : "")
     }
 
     private func resumes() -> Check {

@@ -41,8 +41,10 @@ actor GatewayPool {
     /// Gateways that could not be restarted at all (every attempt failed).
     private(set) var lost: [String] = []
 
-    init(count: Int, basePort: Int, chatd: String, brokers: String, secret: String, extraArguments: [String], logDirectory: URL,
-         started: ContinuousClock.Instant) {
+    init(
+        count: Int, basePort: Int, chatd: String, brokers: String, secret: String, extraArguments: [String], logDirectory: URL,
+        started: ContinuousClock.Instant
+    ) {
         gateways = (0..<count).map { Gateway(index: $0, nodeID: "soak-gw\($0 + 1)", port: basePort + $0) }
         self.chatd = chatd
         self.brokers = brokers
@@ -62,14 +64,16 @@ actor GatewayPool {
         gateways[index].starting = true
         defer { gateways[index].starting = false }
         let gateway = gateways[index]
-        let arguments = [
-            "--brokers", brokers, "--port", "\(gateway.port)", "--host", "127.0.0.1", "--node-id", gateway.nodeID,
-            "--jwt-secret", secret, "--snapshots", logDirectory.appendingPathComponent("snapshots").path,
-        ] + extraArguments
+        let arguments =
+            [
+                "--brokers", brokers, "--port", "\(gateway.port)", "--host", "127.0.0.1", "--node-id", gateway.nodeID,
+                "--jwt-secret", secret, "--snapshots", logDirectory.appendingPathComponent("snapshots").path,
+            ] + extraArguments
         let log = logDirectory.appendingPathComponent("\(gateway.nodeID).log")
         let process = try ManagedProcess(
             name: gateway.nodeID, executable: chatd, arguments: arguments, log: log,
-            header: "start \(gateway.nodeID) incarnation \(gateway.incarnation) at \(SoakOutput.seconds((ContinuousClock.now - started) / .seconds(1)))")
+            header:
+                "start \(gateway.nodeID) incarnation \(gateway.incarnation) at \(SoakOutput.seconds((ContinuousClock.now - started) / .seconds(1)))")
         gateways[index].process = process
         gateways[index].expectedExit = false
         let deadline = ContinuousClock.now + timeout
@@ -133,11 +137,13 @@ actor GatewayPool {
     func reapCrashes() async {
         for index in gateways.indices {
             guard let process = gateways[index].process, !gateways[index].expectedExit, !gateways[index].starting,
-                !process.isRunning else { continue }
+                !process.isRunning
+            else { continue }
             _ = await process.waitForExit(timeout: .zero)
             crashes.append(
-                Crash(gateway: index, incarnation: gateways[index].incarnation, pid: process.pid, status: process.exitDescription,
-                      atSeconds: (ContinuousClock.now - started) / .seconds(1)))
+                Crash(
+                    gateway: index, incarnation: gateways[index].incarnation, pid: process.pid, status: process.exitDescription,
+                    atSeconds: (ContinuousClock.now - started) / .seconds(1)))
             gateways[index].live = false
             await restart(index)
         }

@@ -15,8 +15,10 @@ final class ManagedProcess: @unchecked Sendable {
     /// a readability handler raced with process termination in the tests and crashed libdispatch).
     let lines: LineBuffer?
 
-    init(name: String, executable: String, arguments: [String], log: URL, header: String? = nil, keepStdin: Bool = false,
-         readStdout: Bool = false) throws {
+    init(
+        name: String, executable: String, arguments: [String], log: URL, header: String? = nil, keepStdin: Bool = false,
+        readStdout: Bool = false
+    ) throws {
         self.name = name
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)

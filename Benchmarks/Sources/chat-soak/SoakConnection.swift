@@ -36,7 +36,8 @@ final class SoakConnection: Sendable {
         logger.logLevel = .critical
         let task = Task {
             defer { connected.resolve(false) }
-            return try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/v1/ws?token=\(token)", configuration: configuration, logger: logger) {
+            return try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/v1/ws?token=\(token)", configuration: configuration, logger: logger)
+            {
                 inbound, outbound, _ in
                 connected.resolve(true)
                 try await withThrowingTaskGroup(of: Void.self) { group in

@@ -89,7 +89,10 @@ struct SoakRun {
             let traffic = TrafficGenerator(users: users, rate: settings.rate, random: random.derived("traffic"))
             let duration = settings.duration
             async let faultsDone: Void = chaos.run(until: end, duration: duration)
-            async let trafficDone: Void = { var traffic = traffic; await traffic.run(until: end) }()
+            async let trafficDone: Void = {
+                var traffic = traffic
+                await traffic.run(until: end)
+            }()
             async let midMarked: Void = {
                 try? await Task.sleep(until: loadStart + .seconds(duration / 2))
                 await memory.markMid()
@@ -121,7 +124,8 @@ struct SoakRun {
         report.deliveries = counters.value(.delivered)
         report.connections = counters.value(.connections)
         report.connectFailures = counters.value(.connectFailures)
-        let latencies = records.values.flatMap { $0.sends.values.compactMap { send in send.ackedAt.map { $0 - (send.attempts.first ?? $0) } } }.sorted()
+        let latencies = records.values.flatMap { $0.sends.values.compactMap { send in send.ackedAt.map { $0 - (send.attempts.first ?? $0) } } }
+            .sorted()
         if !latencies.isEmpty {
             func rounded(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
             report.ackLatencyP50 = rounded(latencies[latencies.count / 2])
@@ -169,7 +173,9 @@ struct SoakRun {
     }
 
     private func gatewayCheck(_ report: SoakReport) -> Check {
-        let crashes = report.gatewayCrashes.map { "gw\($0.gateway + 1) incarnation \($0.incarnation) (pid \($0.pid)) ended with \($0.status) at \(SoakOutput.seconds($0.atSeconds))" }
+        let crashes = report.gatewayCrashes.map {
+            "gw\($0.gateway + 1) incarnation \($0.incarnation) (pid \($0.pid)) ended with \($0.status) at \(SoakOutput.seconds($0.atSeconds))"
+        }
         let kills = report.faults["gateway-kill"] ?? 0
         return Check(
             "gateways did not crash", passed: crashes.isEmpty && report.gatewaysLost.isEmpty,
@@ -203,7 +209,8 @@ struct SoakRun {
             guard let end = report.memoryEnd.first(where: { $0.gateway == mid.gateway && $0.incarnation == mid.incarnation }) else { continue }
             let growth = Double(end.kib - mid.kib) / Double(mid.kib) * 100
             let peak = await memory.peak(gateway: mid.gateway, incarnation: mid.incarnation) ?? end.kib
-            let line = "gw\(mid.gateway + 1) (pid \(mid.pid)) \(Self.mib(mid.kib)) at mid-run, \(Self.mib(end.kib)) at the end ("
+            let line =
+                "gw\(mid.gateway + 1) (pid \(mid.pid)) \(Self.mib(mid.kib)) at mid-run, \(Self.mib(end.kib)) at the end ("
                 + String(format: "%+.1f%%", growth) + "), peak \(Self.mib(peak))"
             lines.append(line)
             if growth > settings.rssTolerancePercent { over.append(line) }

@@ -47,8 +47,10 @@ actor SoakUser {
     private var posted = 0
     private var record: SessionRecord
 
-    init(name: String, rooms: [String], token: String, gateways: GatewayPool, counters: SoakCounters, random: SeededGenerator,
-         started: ContinuousClock.Instant, replyTimeout: Duration = .seconds(45)) {
+    init(
+        name: String, rooms: [String], token: String, gateways: GatewayPool, counters: SoakCounters, random: SeededGenerator,
+        started: ContinuousClock.Instant, replyTimeout: Duration = .seconds(45)
+    ) {
         self.name = name
         self.rooms = rooms
         self.token = token
@@ -155,8 +157,9 @@ actor SoakUser {
                 return
             }
             record.deliveries[room, default: []].append(
-                .init(offset: offset, msgId: object["msgId"] as? String ?? "", from: object["from"] as? String ?? "",
-                      cmid: object["cmid"] as? String ?? "", at: now, connection: connectionNumber))
+                .init(
+                    offset: offset, msgId: object["msgId"] as? String ?? "", from: object["from"] as? String ?? "",
+                    cmid: object["cmid"] as? String ?? "", at: now, connection: connectionNumber))
             deliveredOffsets[room, default: []].insert(offset)
             lastCursor[room] = cursor
             counters.add(.delivered)
@@ -185,8 +188,9 @@ actor SoakUser {
             joinedNow.insert(room)
             let since = sentSince[room] ?? nil
             record.joins.append(
-                .init(room: room, since: since, recovered: object["recovered"] as? Bool ?? false, cursorOffset: offset, at: now,
-                      connection: connectionNumber, gateway: connection?.gateway ?? -1))
+                .init(
+                    room: room, since: since, recovered: object["recovered"] as? Bool ?? false, cursorOffset: offset, at: now,
+                    connection: connectionNumber, gateway: connection?.gateway ?? -1))
             if record.startOffset[room] == nil {
                 record.startOffset[room] = offset
             }

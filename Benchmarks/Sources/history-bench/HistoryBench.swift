@@ -79,7 +79,8 @@ struct HistoryBench: AsyncParsableCommand {
         configuration.policy.maxPendingAge = .milliseconds(50)
         let epoch = LogEpoch(clusterID: try await admin.clusterID(), topic: ChatTopics.rooms)
         let directory = SnapshotDirectory(root: root, epoch: epoch)
-        let compactor = try Compactor(configuration: configuration, admin: admin, epoch: epoch, metricsFactory: NOOPMetricsHandler.instance, logger: logger)
+        let compactor = try Compactor(
+            configuration: configuration, admin: admin, epoch: epoch, metricsFactory: NOOPMetricsHandler.instance, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [.init(service: compactor)], logger: logger))
         let running = Task { try await group.run() }
         // Joining the group is not compaction: wait until the compactor owns the partition.
@@ -105,7 +106,8 @@ struct HistoryBench: AsyncParsableCommand {
                 let event = RoomEvent(
                     room: room, from: "user\(sequence % 97)", timestamp: timestamp + Int64(sequence),
                     kind: .message(cmid: "m\(sequence)", body: "message number \(sequence)"))
-                records.append(KafkaProducerRecord(topic: ChatTopics.rooms, partition: partition, key: Array(room.value.utf8), value: event.encoded()))
+                records.append(
+                    KafkaProducerRecord(topic: ChatTopics.rooms, partition: partition, key: Array(room.value.utf8), value: event.encoded()))
             }
             let produceStart = clock.now
             _ = try await producer.send(records).get()
@@ -123,10 +125,14 @@ struct HistoryBench: AsyncParsableCommand {
         try await running.value
         let watermarks = try await admin.watermarks(topic: ChatTopics.rooms, partition: partition)
         let manifest = try directory.manifest(partition)
-        FileHandle.standardError.write(Data("bench: log holds \(watermarks.low)..<\(watermarks.high); \(manifest?.segments.count ?? 0) segments\n".utf8))
+        FileHandle.standardError.write(
+            Data("bench: log holds \(watermarks.low)..<\(watermarks.high); \(manifest?.segments.count ?? 0) segments\n".utf8))
 
-        let replay = try await timeReplay(chatctl: chatctl, arguments: ["replay", "--room", big.value, "--brokers", cluster.bootstrapServers, "--snapshots", root])
-        let replayJSONL = try await timeReplay(chatctl: chatctl, arguments: ["replay", "--room", big.value, "--format", "jsonl", "--brokers", cluster.bootstrapServers, "--snapshots", root])
+        let replay = try await timeReplay(
+            chatctl: chatctl, arguments: ["replay", "--room", big.value, "--brokers", cluster.bootstrapServers, "--snapshots", root])
+        let replayJSONL = try await timeReplay(
+            chatctl: chatctl,
+            arguments: ["replay", "--room", big.value, "--format", "jsonl", "--brokers", cluster.bootstrapServers, "--snapshots", root])
         let scan = try await scanPartition(kafka: kafka, partition: partition, watermarks: watermarks, logger: logger)
 
         let snapshotBytes = manifest?.segments.reduce(Int64(0)) { $0 + $1.bytes } ?? 0
@@ -160,8 +166,10 @@ struct HistoryBench: AsyncParsableCommand {
         var lines: Int
         var bytes: Int
         var json: [String: Any] {
-            ["firstLineSeconds": seconds(firstLine), "totalSeconds": seconds(total), "lines": lines, "bytes": bytes,
-             "linesPerSecond": Double(lines) / seconds(total)]
+            [
+                "firstLineSeconds": seconds(firstLine), "totalSeconds": seconds(total), "lines": lines, "bytes": bytes,
+                "linesPerSecond": Double(lines) / seconds(total),
+            ]
         }
     }
 
@@ -219,7 +227,10 @@ struct HistoryBench: AsyncParsableCommand {
         }
         let total = clock.now - start
         await consumer.close()
-        return ["records": count, "firstRecordSeconds": seconds(first ?? total), "totalSeconds": seconds(total), "recordsPerSecond": Double(count) / seconds(total)]
+        return [
+            "records": count, "firstRecordSeconds": seconds(first ?? total), "totalSeconds": seconds(total),
+            "recordsPerSecond": Double(count) / seconds(total),
+        ]
     }
 }
 
@@ -229,8 +240,10 @@ extension HistoryBench {
     func timeSteps(records: Int) throws {
         let room = RoomName("big-room")!
         let values = (0..<records).map { index in
-            RoomEvent(room: room, from: "user\(index % 97)", timestamp: Int64(index), kind: .message(cmid: "m\(index)", body: "message number \(index)"))
-                .encoded()
+            RoomEvent(
+                room: room, from: "user\(index % 97)", timestamp: Int64(index), kind: .message(cmid: "m\(index)", body: "message number \(index)")
+            )
+            .encoded()
         }
         let clock = ContinuousClock()
         var start = clock.now

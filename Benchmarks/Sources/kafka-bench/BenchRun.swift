@@ -69,7 +69,8 @@ struct BenchRun: Sendable {
             let machine = MachineLoad(
                 cores: ProcessInfo.processInfo.activeProcessorCount, loadAverageAtStart: loadAtStart,
                 loadAverageAtEnd: MachineLoad.oneMinuteLoadAverage())
-            progress("1-minute load average: \(loadAtStart.map { "\($0)" } ?? "?") at start, \(machine.loadAverageAtEnd.map { "\($0)" } ?? "?") at end")
+            progress(
+                "1-minute load average: \(loadAtStart.map { "\($0)" } ?? "?") at start, \(machine.loadAverageAtEnd.map { "\($0)" } ?? "?") at end")
             return BenchReport(
                 setup: setup, machine: machine, c: cFigures, swift: swiftFigures,
                 ratio: Comparison(c: cFigures, swift: swiftFigures))
@@ -96,9 +97,10 @@ struct BenchRun: Sendable {
     private func report(_ what: String, _ sample: ThroughputSample) -> ThroughputSample {
         let rate = Int(sample.recordsPerSecond.rounded())
         let seconds = Double(sample.nanoseconds) / 1e9
-        progress("\(what): \(sample.records) records in \(String(format: "%.3f", seconds)) s = \(rate) records/s, "
-            + String(format: "%.2f", sample.cpuMicrosecondsPerRecord) + " µs CPU/record"
-            + (sample.failed > 0 ? ", \(sample.failed) failed" : ""))
+        progress(
+            "\(what): \(sample.records) records in \(String(format: "%.3f", seconds)) s = \(rate) records/s, "
+                + String(format: "%.2f", sample.cpuMicrosecondsPerRecord) + " µs CPU/record"
+                + (sample.failed > 0 ? ", \(sample.failed) failed" : ""))
         return sample
     }
 }

@@ -47,8 +47,9 @@ struct ProfileRun: Sendable {
     }
 
     private func show(_ sample: ThroughputSample) {
-        progress("\(phase.rawValue): \(sample.records) records, \(Int(sample.recordsPerSecond.rounded())) records/s, "
-            + String(format: "%.2f", sample.cpuMicrosecondsPerRecord) + " µs CPU/record")
+        progress(
+            "\(phase.rawValue): \(sample.records) records, \(Int(sample.recordsPerSecond.rounded())) records/s, "
+                + String(format: "%.2f", sample.cpuMicrosecondsPerRecord) + " µs CPU/record")
     }
 
     private func show(_ latency: LatencySummary) {

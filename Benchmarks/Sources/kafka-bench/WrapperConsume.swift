@@ -4,9 +4,10 @@ extension WrapperRunner {
     /// Reads `expected` records from the beginning of every partition through `records`; times first to last.
     func consume(_ target: BenchTarget, expected: Int) async throws -> ThroughputSample {
         let consumer = try makeConsumer(target)
-        try await consumer.assign((0..<target.partitions).map {
-            KafkaTopicPartition(topic: target.topic, partition: Int32($0), offset: .beginning)
-        })
+        try await consumer.assign(
+            (0..<target.partitions).map {
+                KafkaTopicPartition(topic: target.topic, partition: Int32($0), offset: .beginning)
+            })
         let watchdog = closeAfter(.seconds(120), consumer)
         var received = 0
         var first: Int64 = 0

@@ -5,9 +5,10 @@ extension WrapperRunner {
     /// record sent: its latency in nanoseconds, or -1 when it never arrived.
     func latency(_ target: BenchTarget) async throws -> [Int64] {
         let consumer = try makeConsumer(target)
-        try await consumer.assign((0..<target.partitions).map {
-            KafkaTopicPartition(topic: target.topic, partition: Int32($0), offset: .beginning)
-        })
+        try await consumer.assign(
+            (0..<target.partitions).map {
+                KafkaTopicPartition(topic: target.topic, partition: Int32($0), offset: .beginning)
+            })
         let producer = try makeProducer(target)
         let total = setup.latencyRecordCount
         let partitions = target.partitions

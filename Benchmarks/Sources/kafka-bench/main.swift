@@ -71,10 +71,12 @@ struct KafkaBench: AsyncParsableCommand {
             progress("wrote \(output)")
         }
         let ratio = report.ratio
-        progress("swift/c produce throughput \(ratio.produceBatchThroughput) (target \(Comparison.throughputTarget)): "
-            + (ratio.throughputTargetMet ? "met" : "MISSED"))
-        progress("p99 latency added \(ratio.p99LatencyAddedMs) ms (target < \(Comparison.addedP99TargetMilliseconds)): "
-            + (ratio.latencyTargetMet ? "met" : "MISSED"))
+        progress(
+            "swift/c produce throughput \(ratio.produceBatchThroughput) (target \(Comparison.throughputTarget)): "
+                + (ratio.throughputTargetMet ? "met" : "MISSED"))
+        progress(
+            "p99 latency added \(ratio.p99LatencyAddedMs) ms (target < \(Comparison.addedP99TargetMilliseconds)): "
+                + (ratio.latencyTargetMet ? "met" : "MISSED"))
     }
 }
 

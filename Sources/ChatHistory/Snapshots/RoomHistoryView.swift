@@ -80,7 +80,8 @@ public struct RoomHistoryView: Sendable {
         var events: [LoggedRoomEvent] = []
         try forEachMessage(after: after) { messages in
             for message in messages {
-                let event = RoomEvent(room: room, from: message.from, timestamp: message.timestamp, kind: .message(cmid: message.cmid, body: message.body))
+                let event = RoomEvent(
+                    room: room, from: message.from, timestamp: message.timestamp, kind: .message(cmid: message.cmid, body: message.body))
                 events.append(LoggedRoomEvent(event: event, partition: partition, offset: message.offset))
             }
             return true

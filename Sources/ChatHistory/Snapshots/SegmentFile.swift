@@ -200,7 +200,8 @@ enum SegmentRows {
     static func message(_ row: Row) -> ChatMessage? {
         let offset: Int64 = row[0]
         guard let room = RoomName(row[1]) else { return nil }
-        return ChatMessage(room: room, msgId: String(offset), cmid: row[2], from: row[3], body: row[4], timestamp: row[5], offset: offset, edited: row[6])
+        return ChatMessage(
+            room: room, msgId: String(offset), cmid: row[2], from: row[3], body: row[4], timestamp: row[5], offset: offset, edited: row[6])
     }
 
     static func amendments(_ db: Database, sql: String, arguments: StatementArguments) throws -> [SnapshotAmendment] {
@@ -208,9 +209,10 @@ enum SegmentRows {
         let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
         while let row = try rows.next() {
             let kindText: String = row[4]
-            result.append(SnapshotAmendment(
-                offset: row[0], room: row[1], author: row[2], target: row[3], kind: SnapshotAmendment.Kind(rawValue: kindText) ?? .edit,
-                body: row[5], timestamp: row[6], pending: row[7]))
+            result.append(
+                SnapshotAmendment(
+                    offset: row[0], room: row[1], author: row[2], target: row[3], kind: SnapshotAmendment.Kind(rawValue: kindText) ?? .edit,
+                    body: row[5], timestamp: row[6], pending: row[7]))
         }
         return result
     }

@@ -36,7 +36,8 @@ public final class SegmentReader: Sendable {
         do {
             queue = try DatabaseQueue(path: path, configuration: configuration)
             header = try queue.read { db in
-                Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT key, value FROM segment").map { ($0[0] as String, $0[1] as String) })
+                Dictionary(
+                    uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT key, value FROM segment").map { ($0[0] as String, $0[1] as String) })
             }
         } catch {
             throw SnapshotError.corruptSegment(path: path, reason: "SQLite cannot read it: \(error)")
@@ -106,7 +107,8 @@ public final class SegmentReader: Sendable {
     /// The segment's visible posts (deleted ones included) in `from..<to`, offset order.
     public func posts(from: Int64, to: Int64) throws -> [WindowEntry] {
         try queue.read { db in
-            try SegmentRows.window(db, sql: "SELECT * FROM posts WHERE post_offset >= ? AND post_offset < ? ORDER BY post_offset", arguments: [from, to])
+            try SegmentRows.window(
+                db, sql: "SELECT * FROM posts WHERE post_offset >= ? AND post_offset < ? ORDER BY post_offset", arguments: [from, to])
         }
     }
 

@@ -44,7 +44,8 @@ public struct SnapshotHistory: Sendable {
         if let end = layers.manifest.coveredEnd, end > watermarks.high {
             throw SnapshotError.incompatible(
                 "snapshots of \(log.reader.topic)[\(partition)] cover offsets up to \(end) but the log ends at \(watermarks.high): "
-                    + "they were written from another log; point --snapshots at this cluster's snapshots or move \(store.directory.logDirectory) away")
+                    + "they were written from another log; point --snapshots at this cluster's snapshots or move \(store.directory.logDirectory) away"
+            )
         }
         if let invalid = layers.firstInvalid, let failure = layers.failure {
             guard watermarks.low <= invalid.from else { throw failure }

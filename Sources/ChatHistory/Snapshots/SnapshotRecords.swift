@@ -56,10 +56,11 @@ public struct SnapshotAmendment: Sendable, Equatable {
 
     /// The event as it was logged.
     public func loggedEvent(room: RoomName, partition: Int32) -> LoggedRoomEvent {
-        let kind: RoomEvent.Kind = switch self.kind {
-        case .edit: .edit(msgId: target, body: body ?? "")
-        case .delete: .delete(msgId: target)
-        }
+        let kind: RoomEvent.Kind =
+            switch self.kind {
+            case .edit: .edit(msgId: target, body: body ?? "")
+            case .delete: .delete(msgId: target)
+            }
         return LoggedRoomEvent(event: RoomEvent(room: room, from: author, timestamp: timestamp, kind: kind), partition: partition, offset: offset)
     }
 }

@@ -21,13 +21,16 @@ extension SnapshotStore {
         }
         let valid = PartitionManifest(segments: layers.valid.map(\.descriptor), like: layers.manifest)
         guard valid.coversContiguously(from: after + 1, to: low) else {
-            throw layers.failure ?? SnapshotError.historyLost(
-                "the snapshots of partition \(partition) do not cover offsets \(after + 1)..<\(low) of room \(room): the log lost them before the compactor folded them")
+            throw layers.failure
+                ?? SnapshotError.historyLost(
+                    "the snapshots of partition \(partition) do not cover offsets \(after + 1)..<\(low) of room \(room): the log lost them before the compactor folded them"
+                )
         }
         let segments: [any RoomLayer] = layers.valid.map { SegmentRoomLayer(reader: $0, room: room.value) }
         return try await SnapshotIO.run {
             let view = try RoomHistoryView(room: room, layers: segments)
-            return SnapshotCatchUp(events: try view.events(after: after, partition: partition), logFrom: last.descriptor.to, window: try last.window())
+            return SnapshotCatchUp(
+                events: try view.events(after: after, partition: partition), logFrom: last.descriptor.to, window: try last.window())
         }
     }
 }

@@ -4,7 +4,9 @@ import HummingbirdTesting
 import NIOCore
 
 /// A plain HTTP request to a test node.
-func http(_ method: HTTPRequest.Method, port: Int, _ path: String, headers: HTTPFields = [:], body: String? = nil) async throws -> (status: Int, body: String) {
+func http(_ method: HTTPRequest.Method, port: Int, _ path: String, headers: HTTPFields = [:], body: String? = nil) async throws -> (
+    status: Int, body: String
+) {
     try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
         let response = try await client.execute(
             TestClient.Request(path, method: method, authority: "127.0.0.1:\(port)", headers: headers, body: body.map { ByteBuffer(string: $0) }))

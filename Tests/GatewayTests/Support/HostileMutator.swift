@@ -28,7 +28,8 @@ final class LearnedValues: Sendable {
         state.withLock { state in
             for item in found {
                 if let epoch = item["epoch"] as? String, !state.epochs.contains(epoch) { state.epochs.append(epoch) }
-                if let text = item["cursor"] as? String, let cursor = ChatCursor(text), let room = item["room"] as? String ?? frame["room"] as? String {
+                if let text = item["cursor"] as? String, let cursor = ChatCursor(text), let room = item["room"] as? String ?? frame["room"] as? String
+                {
                     if !state.epochs.contains(cursor.epoch.description) { state.epochs.append(cursor.epoch.description) }
                     var known = state.cursors[room, default: []]
                     if !known.contains(cursor) {
@@ -80,7 +81,9 @@ struct HostileMutator {
             "9223372036854775807", "9223372036854775806", "9223372036854775808", "-9223372036854775808", "-9223372036854775807",
             "-9223372036854775809", "18446744073709551615", "18446744073709551614", "18446744073709551616",
         ]
-        let ranges: [(Int64, Int64)] = [(Int64(Int8.min), Int64(Int8.max)), (Int64(Int16.min), Int64(Int16.max)), (Int64(Int32.min), Int64(Int32.max))]
+        let ranges: [(Int64, Int64)] = [
+            (Int64(Int8.min), Int64(Int8.max)), (Int64(Int16.min), Int64(Int16.max)), (Int64(Int32.min), Int64(Int32.max)),
+        ]
         for (low, high) in ranges { edges += [low - 1, low, low + 1, high - 1, high, high + 1].map(String.init) }
         edges += [
             "255", "256", "65535", "65536", "4294967295", "4294967296", "0", "-1", "1", "-0", "1e308", "-1e308", "1e-308", "0.5", "-1.5",
@@ -230,14 +233,18 @@ struct HostileMutator {
         case 3:
             let op = pick(["join", "history", "read"])
             let key = ["join": "since", "history": "before", "read": "cursor"][op]!
-            let members = [("op", Self.quoted(op)), ("id", myID), ("room", Self.quoted(room)), (key, Self.quoted(mutatedCursor(room: room, learned)))]
+            let members = [
+                ("op", Self.quoted(op)), ("id", myID), ("room", Self.quoted(room)), (key, Self.quoted(mutatedCursor(room: room, learned))),
+            ]
             return HostileProbe(text: Self.object(members), label: "mutated cursor in \(op)")
         case 4:
             // Someone else's message, or one in another room.
             let messages = learned.messages
             let message = messages.isEmpty ? LearnedValues.Message(room: room, msgId: "0", from: "") : pick(messages)
             let target = chance(70) ? message.room : room
-            var members = [("op", chance(50) ? "\"edit\"" : "\"delete\""), ("id", myID), ("room", Self.quoted(target)), ("msgId", Self.quoted(message.msgId))]
+            var members = [
+                ("op", chance(50) ? "\"edit\"" : "\"delete\""), ("id", myID), ("room", Self.quoted(target)), ("msgId", Self.quoted(message.msgId)),
+            ]
             members.append(("body", "\"taken over\""))
             return HostileProbe(text: Self.object(members), label: "foreign msgId \(message.msgId) of \(message.from)")
         case 5:
@@ -260,15 +267,20 @@ struct HostileMutator {
             // Field limits at and just past their bounds.
             let cmid = String(repeating: "c", count: pick([1, 64, 65]))
             let body = String(repeating: pick(["b", "é"]), count: pick([1, 2048, 4096, 4097]))
-            let members = [("op", "\"send\""), ("id", myID), ("room", Self.quoted(room)), ("cmid", Self.quoted(cmid + "\(int(0..<1_000_000))")), ("body", Self.quoted(body))]
+            let members = [
+                ("op", "\"send\""), ("id", myID), ("room", Self.quoted(room)), ("cmid", Self.quoted(cmid + "\(int(0..<1_000_000))")),
+                ("body", Self.quoted(body)),
+            ]
             return HostileProbe(text: Self.object(members), label: "send at limits")
         case 8:
-            return HostileProbe(text: pick(["", " ", "[]", "null", "1", "\"op\"", "{", "{}", "{\"op\":}", "{\"op\":\"ping\"", "\u{0}"]), label: "junk")
+            return HostileProbe(
+                text: pick(["", " ", "[]", "null", "1", "\"op\"", "{", "{}", "{\"op\":}", "{\"op\":\"ping\"", "\u{0}"]), label: "junk")
         case 9:
             let members = [("op", "\"join\""), ("id", myID), ("room", Self.quoted(pick(learned.users.isEmpty ? ["x"] : learned.users)))]
             return HostileProbe(text: Self.object(members), label: "user id as room")
         default:
-            let members = [("op", Self.quoted(pick(ops))), ("id", myID)] + wellFormed(op: pick(ops), room: room, learned: learned).filter { $0.0 != "op" }
+            let members =
+                [("op", Self.quoted(pick(ops))), ("id", myID)] + wellFormed(op: pick(ops), room: room, learned: learned).filter { $0.0 != "op" }
             return HostileProbe(text: Self.object(members), label: "fields of another op")
         }
     }

@@ -88,14 +88,18 @@ struct HostileSession {
         let valid = mutator.pick(Self.validRooms)
         for (op, room) in [("join", own), ("join", valid)] {
             let id = freshID()
-            send(HostileProbe(text: HostileMutator.object([("op", "\"\(op)\""), ("id", "\"\(id)\""), ("room", "\"\(room)\"")]), label: "learn \(op)"), id: id, on: client)
+            send(
+                HostileProbe(text: HostileMutator.object([("op", "\"\(op)\""), ("id", "\"\(id)\""), ("room", "\"\(room)\"")]), label: "learn \(op)"),
+                id: id, on: client)
             joined.append(room)
         }
         let sendID = freshID()
         let learnSend = [("op", "\"send\""), ("id", "\"\(sendID)\""), ("room", "\"\(own)\""), ("cmid", "\"\(sendID)\""), ("body", "\"learn\"")]
         send(HostileProbe(text: HostileMutator.object(learnSend), label: "learn send"), id: sendID, on: client)
         let historyID = freshID()
-        send(HostileProbe(text: #"{"op":"history","id":"\#(historyID)","room":"\#(valid)","limit":20}"#, label: "learn history"), id: historyID, on: client)
+        send(
+            HostileProbe(text: #"{"op":"history","id":"\#(historyID)","room":"\#(valid)","limit":20}"#, label: "learn history"), id: historyID,
+            on: client)
         fence(client)
         // Not `reply(to:)`: a missing answer is reported by `check` with the seed, once.
         let learning = ContinuousClock.now + .seconds(20)
@@ -134,7 +138,9 @@ struct HostileSession {
             client.send(raw: huge)
             log.record(node: node, "session \(number) [oversized frame] \(huge.utf8.count) bytes")
             let code = await client.closeCode(timeout: .seconds(15))
-            if code != WebSocketErrorCode(codeNumber: 1009) { failures.append("session \(number): a 70,000-byte frame closed with \(String(describing: code)), not 1009") }
+            if code != WebSocketErrorCode(codeNumber: 1009) {
+                failures.append("session \(number): a 70,000-byte frame closed with \(String(describing: code)), not 1009")
+            }
         case 8..<12:
             failures += await flood(client)
         case 12..<40:

@@ -44,7 +44,8 @@ final class WSTestClient: Sendable {
         let task = Task {
             defer { connected.resolve(false) }
             return try await WebSocketClient.connect(
-                url: tokenInURL ? "ws://127.0.0.1:\(port)\(path)?token=\(token)" : "ws://127.0.0.1:\(port)\(path)", configuration: configuration, logger: testLogger("test.ws")
+                url: tokenInURL ? "ws://127.0.0.1:\(port)\(path)?token=\(token)" : "ws://127.0.0.1:\(port)\(path)", configuration: configuration,
+                logger: testLogger("test.ws")
             ) { inbound, outbound, _ in
                 connected.resolve(true)
                 try await withThrowingTaskGroup(of: Void.self) { group in

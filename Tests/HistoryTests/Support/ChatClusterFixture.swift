@@ -69,7 +69,8 @@ final class ChatClusterFixture: Sendable {
         if let snapshots = try await history.view(room: room, partition: partition, watermarks: watermarks) {
             view = snapshots
         } else {
-            let tail = try await history.foldTail(room: room, partition: partition, from: watermarks.low, to: watermarks.high, low: watermarks.low, window: [])
+            let tail = try await history.foldTail(
+                room: room, partition: partition, from: watermarks.low, to: watermarks.high, low: watermarks.low, window: [])
             view = try RoomHistoryView(room: room, layers: [MemoryRoomLayer(contents: tail, room: room.value)])
         }
         return try await SnapshotIO.run {

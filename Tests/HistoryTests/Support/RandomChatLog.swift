@@ -30,14 +30,18 @@ struct RandomChatLog {
             case 40..<52 where !posts.isEmpty:
                 // A retry: the same (room, user, cmid) again, near or far.
                 let original = posts.randomElement(using: &random)!
-                events.append(RoomEvent(
-                    room: original.room, from: original.user, timestamp: clock, kind: .message(cmid: original.cmid, body: "retry \(offset)\(padding)")))
+                events.append(
+                    RoomEvent(
+                        room: original.room, from: original.user, timestamp: clock,
+                        kind: .message(cmid: original.cmid, body: "retry \(offset)\(padding)")))
                 posts.append((offset, original.room, original.user, original.cmid))
             case 52..<75 where !posts.isEmpty:
                 let target = posts.randomElement(using: &random)!
                 let author = Int.random(in: 0..<4, using: &random) == 0 ? user : target.user
                 let eventRoom = Int.random(in: 0..<10, using: &random) == 0 ? room : target.room
-                events.append(RoomEvent(room: eventRoom, from: author, timestamp: clock, kind: .edit(msgId: String(target.offset), body: "edit \(offset)\(padding)")))
+                events.append(
+                    RoomEvent(
+                        room: eventRoom, from: author, timestamp: clock, kind: .edit(msgId: String(target.offset), body: "edit \(offset)\(padding)")))
             case 75..<88 where !posts.isEmpty:
                 let target = posts.randomElement(using: &random)!
                 let author = Int.random(in: 0..<4, using: &random) == 0 ? user : target.user
@@ -66,7 +70,8 @@ struct RandomChatLog {
     }
 
     func record(at index: Int, partition: Int32 = 0, base: Int64 = 0) -> KafkaRecord {
-        KafkaRecord(topic: ChatTopics.rooms, partition: partition, offset: base + Int64(index), key: nil, value: value(at: index), timestampMilliseconds: 0)
+        KafkaRecord(
+            topic: ChatTopics.rooms, partition: partition, offset: base + Int64(index), key: nil, value: value(at: index), timestampMilliseconds: 0)
     }
 
     /// The room's history folded from the whole log by the log-only reader's code.
@@ -103,7 +108,8 @@ struct ClientView: Equatable {
         let extra = messages.keys.filter { other.messages[$0] == nil }.sorted { Int($0) ?? 0 < Int($1) ?? 0 }
         let changed = messages.keys.filter { other.messages[$0] != nil && other.messages[$0] != messages[$0] }.sorted { Int($0) ?? 0 < Int($1) ?? 0 }
         func short(_ key: String, _ view: ClientView) -> String { "\(key):\(view.messages[key].map { String($0.body.prefix(12)) } ?? "-")" }
-        return "missing \(missing.prefix(10)) (\(missing.count)), extra \(extra.prefix(10)) (\(extra.count)), changed \(changed.prefix(5).map { short($0, self) + " vs " + short($0, other) }) (\(changed.count))"
+        return
+            "missing \(missing.prefix(10)) (\(missing.count)), extra \(extra.prefix(10)) (\(extra.count)), changed \(changed.prefix(5).map { short($0, self) + " vs " + short($0, other) }) (\(changed.count))"
     }
 
     /// Applies an event frame as a client would (edits and deletes of what it holds, by the author).
