@@ -7,10 +7,12 @@ cd "$(dirname "$0")/.."
 source tools/setup.sh
 
 started=$(date +%s)
-echo "== format check" >&2
+echo "== format and module-graph checks" >&2
 # swift-format with .swift-format: fails when a file is not formatted (tools/format.sh fixes it).
 format_status=0
 bash tools/format.sh --check || format_status=$?
+# docs/architecture.md's module graph is generated from Package.swift: a stale one fails too.
+python3 tools/module-graph.py --check || format_status=$?
 
 echo "== build" >&2
 swift build --build-tests
