@@ -1,4 +1,5 @@
 import Logging
+import NIOConcurrencyHelpers
 import Synchronization
 
 /// One long-lived consumer (no group) that serves range reads of a topic's partitions, one after
@@ -43,7 +44,8 @@ public final class KafkaPartitionReader: Sendable {
     public let closesAfterEachRead: Bool
     let observers: Observers
     let logger: Logger
-    private let state = Mutex(State())
+    // A pthread-based lock, like the cores': ThreadSanitizer does not see Synchronization's Mutex on Linux.
+    private let state = NIOLockedValueBox(State())
     private let created = Atomic<Int>(0)
 
     public init(
@@ -71,7 +73,7 @@ public final class KafkaPartitionReader: Sendable {
 
     /// Closes the consumer; later reads fail, and so do reads waiting for their turn.
     public func close() async {
-        let (consumer, waiters) = state.withLock { state in
+        let (consumer, waiters) = state.withLockedValue { state in
             state.closed = true
             defer {
                 state.consumer = nil
@@ -107,7 +109,7 @@ public final class KafkaPartitionReader: Sendable {
     }
 
     private func currentConsumer() throws -> KafkaConsumer {
-        try state.withLock { state in
+        try state.withLockedValue { state in
             if state.closed { throw Self.closedError }
             if let consumer = state.consumer { return consumer }
             let consumer = try KafkaConsumer(configuration: configuration, bufferCapacity: 5000, logger: logger)
@@ -120,7 +122,7 @@ public final class KafkaPartitionReader: Sendable {
 
     /// Forgets `consumer` (it may be unusable) so the next read starts a new one.
     func drop(_ consumer: KafkaConsumer) async {
-        let dropped = state.withLock { state in
+        let dropped = state.withLockedValue { state in
             guard state.consumer === consumer else { return false }
             state.consumer = nil
             return true
@@ -130,7 +132,7 @@ public final class KafkaPartitionReader: Sendable {
 
     private func acquire() async throws {
         enum Turn { case now, wait, full, closed }
-        let turn = state.withLock { state -> Turn in
+        let turn = state.withLockedValue { state -> Turn in
             if state.closed { return .closed }
             if !state.busy {
                 state.busy = true
@@ -143,7 +145,7 @@ public final class KafkaPartitionReader: Sendable {
         case .closed: throw Self.closedError
         case .full: throw KafkaError(code: .queueFull, message: "\(maxWaiting) reads of \(topic) are already waiting")
         case .wait:
-            let id = state.withLock { state in
+            let id = state.withLockedValue { state in
                 defer { state.nextWaiterID += 1 }
                 return state.nextWaiterID
             }
@@ -153,7 +155,7 @@ public final class KafkaPartitionReader: Sendable {
                         case granted, queued
                         case failed(any Error)
                     }
-                    let outcome = state.withLock { state -> Outcome in
+                    let outcome = state.withLockedValue { state -> Outcome in
                         if state.closed { return .failed(Self.closedError) }
                         if Task.isCancelled { return .failed(CancellationError()) }
                         // The running read may have finished in between.
@@ -172,7 +174,7 @@ public final class KafkaPartitionReader: Sendable {
                 }
             } onCancel: {
                 // A cancelled waiter leaves the line at once instead of holding a place in it.
-                let removed = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+                let removed = state.withLockedValue { state -> CheckedContinuation<Void, any Error>? in
                     guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
                     return state.waiters.remove(at: index).continuation
                 }
@@ -183,7 +185,7 @@ public final class KafkaPartitionReader: Sendable {
 
     /// Hands the turn to the next waiter, or frees it.
     func release() {
-        let next = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+        let next = state.withLockedValue { state -> CheckedContinuation<Void, any Error>? in
             guard !state.waiters.isEmpty else {
                 state.busy = false
                 return nil
@@ -194,10 +196,10 @@ public final class KafkaPartitionReader: Sendable {
     }
 
     /// Reads waiting for their turn (for tests and metrics).
-    public var waitingReads: Int { state.withLock { $0.waiters.count } }
+    public var waitingReads: Int { state.withLockedValue { $0.waiters.count } }
 
     /// Reads running or waiting: how loaded the reader is, to pick one of several.
-    public var load: Int { state.withLock { ($0.busy ? 1 : 0) + $0.waiters.count } }
+    public var load: Int { state.withLockedValue { ($0.busy ? 1 : 0) + $0.waiters.count } }
 }
 
 /// One read's hold on the reader's turn. Given back exactly once: when the read ends, or when the
