@@ -79,9 +79,14 @@ public actor Fanout: Service {
                 sinceCommit = .zero
                 await commitPositions()
                 updateLagMetrics()
+                // A burst of catch-ups opens up to one consumer per reader; idle ones close again.
+                for reader in catchUpReaders { await reader.closeConsumerIfIdle(for: Self.catchUpReaderIdleClose) }
             }
         }
     }
+
+    /// How long a catch-up reader keeps its consumer open with nothing to read.
+    static let catchUpReaderIdleClose = Duration.seconds(30)
 
     /// Records handled per hand-over to the event loops.
     static let recordsPerDispatch = 1024

@@ -31,6 +31,8 @@ public final class KafkaPartitionReader: Sendable {
         var nextWaiterID = 0
         var consumer: KafkaConsumer?
         var closed = false
+        /// When the last read gave the turn back (nil while none has).
+        var idleSince: ContinuousClock.Instant?
     }
 
     public let configuration: KafkaConfiguration
@@ -188,11 +190,30 @@ public final class KafkaPartitionReader: Sendable {
         let next = state.withLockedValue { state -> CheckedContinuation<Void, any Error>? in
             guard !state.waiters.isEmpty else {
                 state.busy = false
+                state.idleSince = .now
                 return nil
             }
             return state.waiters.removeFirst().continuation
         }
         next?.resume()
+    }
+
+    /// Closes the consumer when no read has run or waited for `duration`; the next read opens a new
+    /// one. Readers that serve bursts (catch-ups) call this from their owner's housekeeping, so a
+    /// burst does not leave its consumers, each with librdkafka threads, open for good.
+    /// - Returns: whether a consumer was closed.
+    @discardableResult
+    public func closeConsumerIfIdle(for duration: Duration) async -> Bool {
+        let idle = state.withLockedValue { state -> KafkaConsumer? in
+            guard !state.closed, !state.busy, state.waiters.isEmpty, let consumer = state.consumer,
+                let since = state.idleSince, ContinuousClock.now - since >= duration
+            else { return nil }
+            state.consumer = nil
+            return consumer
+        }
+        guard let idle else { return false }
+        await idle.close()
+        return true
     }
 
     /// Reads waiting for their turn (for tests and metrics).

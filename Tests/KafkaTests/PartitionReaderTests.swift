@@ -54,6 +54,25 @@ struct PartitionReaderTests {
         }
     }
 
+    @Test("An idle reader closes its consumer when asked, never while a read runs, and reopens one for the next read")
+    func closesIdleConsumer() async throws {
+        try await withCluster { cluster in
+            try await Self.filled(cluster, count: 10)
+            let reader = Self.reader(cluster)
+            #expect(await reader.closeConsumerIfIdle(for: .zero) == false)  // nothing opened yet
+            #expect(try await Self.offsets(reader.records(partition: 0, from: 0, to: 4)) == [0, 1, 2, 3])
+            #expect(await reader.closeConsumerIfIdle(for: .seconds(60)) == false)  // not idle long enough
+            var running = reader.records(partition: 0, from: 0, to: 10).makeAsyncIterator()
+            #expect(try await running.next()?.offset == 0)
+            #expect(await reader.closeConsumerIfIdle(for: .zero) == false)  // a read holds the turn
+            while try await running.next() != nil {}
+            #expect(await reader.closeConsumerIfIdle(for: .zero) == true)
+            #expect(try await Self.offsets(reader.records(partition: 0, from: 6, to: 9)) == [6, 7, 8])
+            #expect(reader.consumersCreated == 2)
+            await reader.close()
+        }
+    }
+
     @Test("No record for the idle timeout fails the read with timedOut; the next read still works")
     func timesOutOnGap() async throws {
         try await withCluster { cluster in
