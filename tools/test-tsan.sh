@@ -6,7 +6,7 @@
 # module a build compiles, and the root package's `swift test` compiles every test target's
 # dependencies (hummingbird, GRDB, swift-crypto, jwt-kit...: about 11.5 minutes from clean on a loaded
 # 2-core machine); this builds only Kafka, swift-nio, swift-log and swift-service-lifecycle (about
-# 2.5 minutes from clean there, incremental afterwards), in .build-tsan.
+# 2 to 4 minutes from clean there, incremental afterwards), in .build-tsan.
 # Extra arguments go to `swift test` (e.g. --filter KafkaTests.CloseRaceTests).
 # No suppressions: librdkafka starts C11 threads, which TSan cannot follow by itself (it crashed
 # at their first malloc), so TSan builds route them through pthread (Sources/CKafkaShim/
@@ -19,9 +19,6 @@ if ! command -v swift >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then
 fi
 # The same dependency versions as the root's (whose Package.resolved is not committed either).
 [ -f Package.resolved ] && cp Package.resolved Tests/ThreadSanitizer/Package.resolved
-# A .build-tsan left by the root package (this script used to test it there) holds the root's build
-# plan, which SwiftPM can take for this package's (see tools/build-benchmarks.sh): plan anew.
-rm -f .build-tsan/debug.yaml
 # halt_on_error: the first race fails the run (by default TSan reports and goes on, exit code 66).
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1${TSAN_OPTIONS:+ $TSAN_OPTIONS}"
 swift test --package-path Tests/ThreadSanitizer --sanitize=thread --scratch-path .build-tsan --no-parallel "$@"
