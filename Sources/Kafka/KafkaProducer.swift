@@ -263,10 +263,12 @@ public final class KafkaDelivery: Sendable {
             }
             return (state.waiter, state.moreWaiters, state.completions)
         }
+        // Completions run before the waiters resume, so a task that awaited the position sees
+        // every completion of this delivery done (the order callers, and tests, rely on).
+        for completion in completions { completion(result) }
         // Each waiter is stored once and taken out here once: resumed exactly once.
         waiter?.resume(with: result.mapError { $0 as any Error })
         for waiter in moreWaiters { waiter.resume(with: result.mapError { $0 as any Error }) }
-        for completion in completions { completion(result) }
     }
 
     /// Runs `completion` once with the delivery report: on the producer's poll thread when it
