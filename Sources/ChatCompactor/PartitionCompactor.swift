@@ -92,7 +92,7 @@ final class PartitionCompactor: @unchecked Sendable {
             let start = manifest.coveredEnd ?? watermarks.low
             let compactor = PartitionCompactor(
                 partition: partition, directory: directory, configuration: configuration, logger: logger, lock: lock, manifest: manifest,
-                fold: SegmentFold(from: start, span: configuration.duplicateSpan, window: window))
+                fold: SegmentFold(from: start, span: configuration.duplicateSpan, window: window, partition: partition))
             try await compactor.collectGarbage()
             return compactor
         } catch {
@@ -121,7 +121,7 @@ final class PartitionCompactor: @unchecked Sendable {
         logger.error(
             "the log lost records before the compactor folded them: history has a gap",
             metadata: ["partition": "\(partition)", "from": "\(fold.to)", "to": "\(offset)"])
-        fold = SegmentFold(from: offset, span: configuration.duplicateSpan, window: fold.contents().window)
+        fold = SegmentFold(from: offset, span: configuration.duplicateSpan, window: fold.window, partition: partition)
         return written
     }
 
@@ -164,7 +164,7 @@ final class PartitionCompactor: @unchecked Sendable {
         let owner = partition
         try await SnapshotIO.run { try replacement.write(to: folder) { try hook?(.manifestWritten, owner) } }
         manifest = next
-        fold = SegmentFold(from: contents.to, span: configuration.duplicateSpan, window: contents.window)
+        fold = SegmentFold(from: contents.to, span: configuration.duplicateSpan, window: contents.window, partition: partition)
         pendingSince = nil
         try configuration.crashHook?(.manifestReplaced, partition)
         return contents.to

@@ -55,6 +55,9 @@ public struct SegmentFold: Sendable {
 
     public var isEmpty: Bool { fold.isEmpty }
 
+    /// The duplicate window at ``to``, without building the rest of ``contents()``.
+    public var window: [WindowEntry] { fold.window }
+
     /// Applies the record at `offset` (at or after ``to``; offsets may skip, as a log's may).
     public mutating func apply(offset: Int64, value: [UInt8]) {
         keep(fold.apply(offset: offset, value: value))
