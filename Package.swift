@@ -53,7 +53,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "ChatDomain", swiftSettings: swiftSettings),
+        .target(
+            name: "ChatDomain",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
         .target(name: "AsyncOneShot", swiftSettings: swiftSettings),
         .target(
             name: "ChatHistory",

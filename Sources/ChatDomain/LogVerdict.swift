@@ -23,6 +23,20 @@ public enum LogRefusal: Sendable, Equatable {
     case deletedTarget
     /// An edit or delete sent by someone other than the message's author (``AmendmentRule``).
     case notAuthor
+    /// The sender is not a member of the private room or DM (``MembershipRule``).
+    case notMember
+    /// The sender is banned from the room.
+    case banned
+    /// The sender is muted in the room.
+    case muted
+    /// The sender's role does not allow it (moderation without being owner or moderator, a role
+    /// change by a non-owner, acting on a higher role, adding to a DM).
+    case notPermitted
+    /// A create of a room that was created before.
+    case roomExists
+    /// A membership change that does not apply (inviting a member, kicking a non-member,
+    /// unbanning who is not banned, a malformed DM).
+    case invalid
 }
 
 /// How an event changed the state of its room.
@@ -32,6 +46,8 @@ public enum RoomChange: Sendable, Equatable {
     case edited(ChatMessage)
     /// The message as it was before the delete.
     case deleted(ChatMessage)
+    /// The room's membership changed; `state` is the room's state after it.
+    case membership(MembershipAction, state: RoomState)
 }
 
 /// A room event with its place in the log, the rules' verdict on it and what it changed.

@@ -8,9 +8,16 @@
 /// the ``RoomTimeline`` of each room it keeps. A new kind of event (membership, reactions,
 /// replies) is a new case here and reaches every reader at once.
 ///
-/// What it keeps is chosen per reader: the duplicate window always (bounded by `span`), plus the
-/// messages of one room (history), of every room (the compactor), or of none (the live fan-out,
-/// which must stay bounded however many rooms and messages pass).
+/// The membership rule (``MembershipRule``) comes first: an event the sender's access or role does
+/// not allow at its place in the log is refused before any other rule sees it, so a post that
+/// follows its author's ban is never visible and never an original a retry could repeat. For that
+/// every fold keeps the state of every room of the partition that has one (``roomStates``), and a
+/// fold that starts after the log start is seeded with the states at its start.
+///
+/// What it keeps is chosen per reader: the duplicate window and room states always (bounded by
+/// `span` and by the rooms that were created or moderated), plus the messages of one room
+/// (history), of every room (the compactor), or of none (the live fan-out, which must stay bounded
+/// however many rooms and messages pass).
 public struct PartitionLogFold: Sendable {
     /// Which rooms' events the fold reports; the others only feed the duplicate window.
     public enum Rooms: Sendable, Equatable {
@@ -33,7 +40,13 @@ public struct PartitionLogFold: Sendable {
     /// Every visible post folded, of any room, deleted ones included, offset order (only with
     /// `keepsPosts`): with the window at ``from`` they give the window at any offset folded.
     public private(set) var posts: [WindowEntry] = []
+    /// Every visible membership event folded, offset order (only with `keepsMembershipEvents`):
+    /// what a snapshot segment stores so that room states survive retention.
+    public private(set) var membershipEvents: [LoggedRoomEvent] = []
+    /// The membership state of every room of the partition that has one, as of ``to``.
+    public private(set) var roomStates: [RoomName: RoomState]
     private let keepsPosts: Bool
+    private let keepsMembershipEvents: Bool
     private var duplicates: DuplicateWindow
     private var timelines: [RoomName: RoomTimeline] = [:]
 
@@ -42,9 +55,11 @@ public struct PartitionLogFold: Sendable {
     ///   - window: the duplicate window at `from` (the visible posts of the `span` offsets before
     ///     it, e.g. a snapshot segment's); empty when folding from the log start, or when the
     ///     caller starts `span` offsets early to warm the window instead.
+    ///   - roomStates: the room states at `from` (``MembershipJournal/states(before:)``); empty
+    ///     only when folding from the log's very first offset.
     public init(
-        partition: Int32, from: Int64, span: Int64, window: [WindowEntry] = [], rooms: Rooms = .all, keepsMessages: Bool = false,
-        keepsPosts: Bool = false
+        partition: Int32, from: Int64, span: Int64, window: [WindowEntry] = [], roomStates: [RoomName: RoomState] = [:], rooms: Rooms = .all,
+        keepsMessages: Bool = false, keepsPosts: Bool = false, keepsMembershipEvents: Bool = false
     ) {
         self.partition = partition
         self.from = from
@@ -53,6 +68,8 @@ public struct PartitionLogFold: Sendable {
         self.rooms = rooms
         self.keepsMessages = keepsMessages
         self.keepsPosts = keepsPosts
+        self.keepsMembershipEvents = keepsMembershipEvents
+        self.roomStates = roomStates
         self.duplicates = DuplicateWindow(span: span)
         for entry in window.sorted(by: { $0.offset < $1.offset }) {
             _ = duplicates.admit(Self.key(room: entry.room, user: entry.author, cmid: entry.cmid), offset: entry.offset, timestamp: entry.timestamp)
@@ -79,6 +96,18 @@ public struct PartitionLogFold: Sendable {
         to = offset + 1
         recordCount += 1
         guard let event else { return nil }
+        let logged = LoggedRoomEvent(event: event, partition: partition, offset: offset)
+        let reported: Bool
+        if case .only(let room) = rooms { reported = room == event.room } else { reported = true }
+        var state = roomStates[event.room]
+        if let refusal = MembershipRule.apply(event, to: &state, offset: offset) {
+            return reported ? FoldedEvent(logged: logged, verdict: .refused(refusal), change: nil) : nil
+        }
+        if case .membership(let action) = event.kind, let state {
+            roomStates[event.room] = state
+            if keepsMembershipEvents { membershipEvents.append(logged) }
+            return reported ? FoldedEvent(logged: logged, verdict: .visible, change: .membership(action, state: state)) : nil
+        }
         var duplicateOf: DuplicateWindow.Original?
         if case .message(let cmid, _) = event.kind {
             duplicateOf = duplicates.admit(Self.key(room: event.room.value, user: event.from, cmid: cmid), offset: offset, timestamp: event.timestamp)
@@ -86,8 +115,7 @@ public struct PartitionLogFold: Sendable {
                 posts.append(WindowEntry(offset: offset, room: event.room.value, author: event.from, cmid: cmid, timestamp: event.timestamp))
             }
         }
-        if case .only(let room) = rooms, room != event.room { return nil }
-        let logged = LoggedRoomEvent(event: event, partition: partition, offset: offset)
+        guard reported else { return nil }
         if keepsMessages {
             let (verdict, change) = timelines[event.room, default: RoomTimeline(room: event.room, from: from)].apply(logged, duplicateOf: duplicateOf)
             return FoldedEvent(logged: logged, verdict: verdict, change: change)
@@ -101,6 +129,8 @@ public struct PartitionLogFold: Sendable {
             return FoldedEvent(logged: logged, verdict: .visible, change: .posted(message))
         case .edit, .delete:
             return FoldedEvent(logged: logged, verdict: .pending, change: nil)
+        case .membership:
+            return nil
         }
     }
 
@@ -120,6 +150,9 @@ public struct PartitionLogFold: Sendable {
     public func original(room: RoomName, user: String, cmid: String) -> DuplicateWindow.Original? {
         duplicates.original(of: Self.key(room: room.value, user: user, cmid: cmid))
     }
+
+    /// The membership state of `room` as of ``to`` (`nil`: never created nor moderated).
+    public func state(of room: RoomName) -> RoomState? { roomStates[room] }
 
     /// The timeline of `room` (only when the fold keeps messages and has seen the room).
     public func timeline(of room: RoomName) -> RoomTimeline? { timelines[room] }

@@ -6,6 +6,8 @@ public struct RoomEvent: Sendable, Equatable {
         case message(cmid: String, body: String)
         case edit(msgId: String, body: String)
         case delete(msgId: String)
+        /// A change of the room's membership, ordered with its messages.
+        case membership(MembershipAction)
     }
 
     public var room: RoomName
@@ -14,12 +16,15 @@ public struct RoomEvent: Sendable, Equatable {
     /// Milliseconds since the Unix epoch, stamped by the gateway that accepted the request.
     public var timestamp: Int64
     public var kind: Kind
+    /// On whose authority the gateway wrote it (checked by ``MembershipRule``).
+    public var authority: EventAuthority
 
-    public init(room: RoomName, from: String, timestamp: Int64, kind: Kind) {
+    public init(room: RoomName, from: String, timestamp: Int64, kind: Kind, authority: EventAuthority = .user) {
         self.room = room
         self.from = from
         self.timestamp = timestamp
         self.kind = kind
+        self.authority = authority
     }
 }
 
@@ -50,6 +55,14 @@ extension RoomEvent {
         var cmid: String?
         var msgId: String?
         var body: String?
+        var user: String?
+        var role: String?
+        var until: Int64?
+        var title: String?
+        var roomKind: String?
+        var owner: String?
+        var members: [String]?
+        var `as`: String?
     }
 
     /// Version of the stored format. Readers skip records of a newer version they do not know.
@@ -62,6 +75,7 @@ extension RoomEvent {
         var cmid: String?
         var msgId: String?
         var body: String?
+        var membership = MembershipFields()
         let type: String
         switch kind {
         case .message(let messageCmid, let messageBody):
@@ -70,15 +84,27 @@ extension RoomEvent {
             (type, msgId, body) = ("edit", editedId, editedBody)
         case .delete(let deletedId):
             (type, msgId) = ("delete", deletedId)
+        case .membership(let action):
+            (type, membership) = Self.fields(of: action)
         }
+        // Keys in sorted order, as before: a record without membership fields is byte for byte
+        // what earlier versions wrote.
         var writer = JSONWriter()
+        if authority != .user { writer.add("as", authority.rawValue) }
         writer.add("body", body)
         writer.add("cmid", cmid)
         writer.add("from", from)
+        if let members = membership.members { writer.add("members", strings: members) }
         writer.add("msgId", msgId)
+        writer.add("owner", membership.owner)
+        writer.add("role", membership.role)
         writer.add("room", room.value)
+        writer.add("roomKind", membership.roomKind)
+        writer.add("title", membership.title)
         writer.add("ts", timestamp)
         writer.add("type", type)
+        if let until = membership.until { writer.add("until", until) }
+        writer.add("user", membership.user)
         writer.add("v", Self.formatVersion)
         return Array(writer.finish().utf8)
     }
@@ -100,8 +126,74 @@ extension RoomEvent {
             guard let msgId = record.msgId else { return nil }
             kind = .delete(msgId: msgId)
         default:
-            return nil
+            guard let action = Self.membershipAction(type: record.type, record) else { return nil }
+            kind = .membership(action)
         }
-        self.init(room: room, from: record.from, timestamp: record.ts, kind: kind)
+        var authority = EventAuthority.user
+        if let named = record.as {
+            // An authority this version does not know grants nothing: the record is skipped.
+            guard let known = EventAuthority(rawValue: named) else { return nil }
+            authority = known
+        }
+        self.init(room: room, from: record.from, timestamp: record.ts, kind: kind, authority: authority)
+    }
+
+    private struct MembershipFields {
+        var user: String?
+        var role: String?
+        var until: Int64?
+        var title: String?
+        var roomKind: String?
+        var owner: String?
+        var members: [String]?
+    }
+
+    private static func fields(of action: MembershipAction) -> (String, MembershipFields) {
+        var fields = MembershipFields()
+        fields.user = action.target
+        switch action {
+        case .create(let kind, let title, let owner, let members):
+            (fields.roomKind, fields.title, fields.owner, fields.members) = (kind.rawValue, title, owner, members)
+            return ("room.created", fields)
+        case .add(_, let role):
+            fields.role = role.rawValue
+            return ("member.added", fields)
+        case .remove:
+            return ("member.removed", fields)
+        case .setRole(_, let role):
+            fields.role = role.rawValue
+            return ("member.role", fields)
+        case .ban(_, let until):
+            fields.until = until
+            return ("member.banned", fields)
+        case .unban:
+            return ("member.unbanned", fields)
+        case .mute(_, let until):
+            fields.until = until
+            return ("member.muted", fields)
+        }
+    }
+
+    private static func membershipAction(type: String, _ record: Record) -> MembershipAction? {
+        if type == "room.created" {
+            guard let kind = record.roomKind.flatMap(RoomKind.init(rawValue:)) else { return nil }
+            return .create(kind: kind, title: record.title, owner: record.owner, members: record.members ?? [])
+        }
+        guard let user = record.user else { return nil }
+        switch type {
+        case "member.added":
+            guard let role = record.role.flatMap(MemberRole.init(rawValue:)) else { return nil }
+            return .add(user: user, role: role)
+        case "member.removed": return .remove(user: user)
+        case "member.role":
+            guard let role = record.role.flatMap(MemberRole.init(rawValue:)) else { return nil }
+            return .setRole(user: user, role: role)
+        case "member.banned": return .ban(user: user, until: record.until)
+        case "member.unbanned": return .unban(user: user)
+        case "member.muted":
+            guard let until = record.until else { return nil }
+            return .mute(user: user, until: until)
+        default: return nil
+        }
     }
 }

@@ -31,7 +31,7 @@ public struct RoomTimeline: Sendable {
             insert(message)
             return (.visible, .posted(message))
         case .edit(let msgId, let body):
-            switch target(msgId, sentBy: event.from) {
+            switch target(msgId, of: event) {
             case .failure(let verdict): return (verdict, nil)
             case .success(let index):
                 messages[index]?.body = body
@@ -39,13 +39,16 @@ public struct RoomTimeline: Sendable {
                 return (.visible, messages[index].map(RoomChange.edited))
             }
         case .delete(let msgId):
-            switch target(msgId, sentBy: event.from) {
+            switch target(msgId, of: event) {
             case .failure(let verdict): return (verdict, nil)
             case .success(let index):
                 let removed = messages[index]
                 messages[index] = nil
                 return (.visible, removed.map(RoomChange.deleted))
             }
+        case .membership:
+            // Membership is the partition fold's (``MembershipRule``): a timeline holds messages.
+            return (.visible, nil)
         }
     }
 
@@ -54,14 +57,16 @@ public struct RoomTimeline: Sendable {
         case failure(LogVerdict)
     }
 
-    /// The index of the message an amendment by `sender` may change, or the verdict refusing it.
-    private func target(_ msgId: String, sentBy sender: String) -> Target {
+    /// The index of the message `amendment` may change, or the verdict refusing it.
+    private func target(_ msgId: String, of amendment: RoomEvent) -> Target {
         guard let offset = LoggedRoomEvent.offset(ofMessageID: msgId) else { return .failure(.refused(.unknownTarget)) }
         guard let index = indexByOffset[offset] else {
             return .failure(offset < from ? .pending : .refused(.unknownTarget))
         }
         guard let message = messages[index] else { return .failure(.refused(.deletedTarget)) }
-        guard AmendmentRule.applies(sentBy: sender, toMessageBy: message.from) else { return .failure(.refused(.notAuthor)) }
+        guard AmendmentRule.applies(amendment.kind, sentBy: amendment.from, authority: amendment.authority, toMessageBy: message.from) else {
+            return .failure(.refused(.notAuthor))
+        }
         return .success(index)
     }
 

@@ -84,7 +84,41 @@ public enum ServerFrame {
             return edited(room: event.room, msgId: msgId, body: body, from: event.from, timestamp: event.timestamp, cursor: cursor)
         case .delete(let msgId):
             return deleted(room: event.room, msgId: msgId, from: event.from, timestamp: event.timestamp, cursor: cursor)
+        case .membership(let action):
+            return member(action, room: event.room, by: event.from, timestamp: event.timestamp, cursor: cursor)
         }
+    }
+
+    /// A `member` event: `change` is `added`, `removed`, `banned`, `unbanned`, `muted` or `role`.
+    /// A create has no `member` event (`nil`): its members are listed by `members`.
+    public static func member(_ action: MembershipAction, room: RoomName, by actor: String, timestamp: Int64, cursor: ChatCursor) -> String? {
+        let change: String
+        var role: MemberRole?
+        var until: Int64?
+        switch action {
+        case .create: return nil
+        case .add(_, let added):
+            (change, role) = ("added", added)
+        case .remove: change = "removed"
+        case .setRole(_, let given):
+            (change, role) = ("role", given)
+        case .ban(_, let end):
+            (change, until) = ("banned", end)
+        case .unban: change = "unbanned"
+        case .mute(_, let end):
+            (change, until) = ("muted", end)
+        }
+        var writer = JSONWriter()
+        writer.add("op", "member")
+        writer.add("room", room.value)
+        writer.add("user", action.target ?? "")
+        writer.add("change", change)
+        writer.add("role", role?.rawValue)
+        if let until { writer.add("until", until) }
+        writer.add("by", actor)
+        writer.add("ts", timestamp)
+        writer.add("cursor", cursor.description)
+        return writer.finish()
     }
 
     public static func history(id: RequestID?, room: RoomName, messages: [ChatMessage], epoch: LogEpoch, partition: Int32, more: Bool) -> String {

@@ -17,6 +17,24 @@ public protocol CatchUpSource: Sendable {
     /// The duplicate window at `offset` (the visible posts within `span` before it), or `nil`
     /// when the source does not reach it.
     func window(partition: Int32, at offset: Int64, span: Int64) async -> [WindowEntry]?
+
+    /// Every visible membership event of `partition` the source holds, and where its coverage
+    /// ends; `nil` when it holds nothing of the partition.
+    /// - Throws: when the source cannot be read (the caller must not guess room states then).
+    func membership(partition: Int32) async throws -> MembershipSeed?
+}
+
+/// The membership events history beyond the log holds for a partition (``CatchUpSource``).
+public struct MembershipSeed: Sendable, Equatable {
+    /// Offset order.
+    public var events: [LoggedRoomEvent]
+    /// The first offset the source does not cover: the log continues from here.
+    public var to: Int64
+
+    public init(events: [LoggedRoomEvent], to: Int64) {
+        self.events = events
+        self.to = to
+    }
 }
 
 /// The part of a resuming subscriber's catch-up that only the ``CatchUpSource`` still holds.

@@ -27,4 +27,9 @@ public struct SnapshotCatchUpSource: CatchUpSource {
         guard let layers = try? await store.layers(partition: partition) else { return nil }
         return try? await SnapshotIO.run { try layers.window(at: offset, span: span) }
     }
+
+    public func membership(partition: Int32) async throws -> MembershipSeed? {
+        // Until segments store membership events (in progress), they hold none.
+        nil
+    }
 }

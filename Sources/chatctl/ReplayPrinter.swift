@@ -67,6 +67,7 @@ final class ReplayPrinter: @unchecked Sendable {
             case .message(_, let body): output.line("\(prefix): \(oneLine(body))\(mark) [\(logged.offset)]")
             case .edit(let msgId, let body): output.line("\(prefix) edited \(oneLine(msgId)): \(oneLine(body)) [\(logged.offset)]")
             case .delete(let msgId): output.line("\(prefix) deleted \(oneLine(msgId)) [\(logged.offset)]")
+            case .membership(let action): output.line("\(prefix) \(MembershipText.describe(action)) [\(logged.offset)]")
             }
         case .json, .jsonl:
             guard let frame = ServerFrame.event(logged, epoch: epoch) else { return }
@@ -117,6 +118,26 @@ final class ReplayPrinter: @unchecked Sendable {
         case 0x2028, 0x2029: true  // line and paragraph separators
         case 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: true  // bidirectional controls
         default: false
+        }
+    }
+}
+
+/// One line of text for a membership change, for `chatctl replay` and `chatctl rooms`.
+enum MembershipText {
+    static func describe(_ action: MembershipAction) -> String {
+        switch action {
+        case .create(let kind, let title, let owner, let members):
+            var text = "created the \(kind.rawValue) room"
+            if let title { text += " \"\(title)\"" }
+            if let owner { text += ", owner \(owner)" }
+            if !members.isEmpty { text += ", members \(members.joined(separator: ", "))" }
+            return text
+        case .add(let user, let role): return "added \(user) as \(role.rawValue)"
+        case .remove(let user): return "removed \(user)"
+        case .setRole(let user, let role): return "made \(user) \(role.rawValue)"
+        case .ban(let user, let until): return "banned \(user)" + (until.map { " until \(UTCTimestamp.iso8601(milliseconds: $0))" } ?? "")
+        case .unban(let user): return "unbanned \(user)"
+        case .mute(let user, let until): return "muted \(user) until \(UTCTimestamp.iso8601(milliseconds: until))"
         }
     }
 }

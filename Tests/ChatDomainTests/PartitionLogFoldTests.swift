@@ -152,7 +152,7 @@ struct PartitionLogFoldTests {
 
     static func target(of event: RoomEvent) -> Int64? {
         switch event.kind {
-        case .message: nil
+        case .message, .membership: nil
         case .edit(let id, _), .delete(let id): LoggedRoomEvent.offset(ofMessageID: id)
         }
     }
@@ -235,6 +235,8 @@ struct RuleModel {
             else { return .refused }
             messages[target] = nil
             return .visible
+        case .membership:
+            return nil
         }
     }
 

@@ -23,8 +23,13 @@ public struct SnapshotAmendment: Sendable, Equatable {
     public var body: String?
     public var timestamp: Int64
     public var pending: Bool
+    /// On whose authority it was written: a moderator's delete applies to anyone's message.
+    public var authority: EventAuthority
 
-    public init(offset: Int64, room: String, author: String, target: String, kind: Kind, body: String?, timestamp: Int64, pending: Bool) {
+    public init(
+        offset: Int64, room: String, author: String, target: String, kind: Kind, body: String?, timestamp: Int64, pending: Bool,
+        authority: EventAuthority = .user
+    ) {
         self.offset = offset
         self.room = room
         self.author = author
@@ -33,6 +38,7 @@ public struct SnapshotAmendment: Sendable, Equatable {
         self.body = body
         self.timestamp = timestamp
         self.pending = pending
+        self.authority = authority
     }
 
     /// The target's offset, or `nil` when the id is not the canonical decimal form of an offset
@@ -45,13 +51,13 @@ public struct SnapshotAmendment: Sendable, Equatable {
         let event = folded.logged.event
         let (kind, target, body): (Kind, String, String?)
         switch event.kind {
-        case .message: return nil
+        case .message, .membership: return nil
         case .edit(let msgId, let newBody): (kind, target, body) = (.edit, msgId, newBody)
         case .delete(let msgId): (kind, target, body) = (.delete, msgId, nil)
         }
         self.init(
             offset: folded.logged.offset, room: event.room.value, author: event.from, target: target, kind: kind, body: body,
-            timestamp: event.timestamp, pending: folded.verdict == .pending)
+            timestamp: event.timestamp, pending: folded.verdict == .pending, authority: event.authority)
     }
 
     /// The event as it was logged.
@@ -61,7 +67,8 @@ public struct SnapshotAmendment: Sendable, Equatable {
             case .edit: .edit(msgId: target, body: body ?? "")
             case .delete: .delete(msgId: target)
             }
-        return LoggedRoomEvent(event: RoomEvent(room: room, from: author, timestamp: timestamp, kind: kind), partition: partition, offset: offset)
+        return LoggedRoomEvent(
+            event: RoomEvent(room: room, from: author, timestamp: timestamp, kind: kind, authority: authority), partition: partition, offset: offset)
     }
 }
 

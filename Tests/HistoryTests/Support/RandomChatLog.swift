@@ -123,6 +123,8 @@ struct ClientView: Equatable {
         case .delete(let msgId):
             guard messages[msgId]?.author == logged.event.from else { return }
             messages[msgId] = nil
+        case .membership:
+            break
         }
     }
 }
