@@ -63,9 +63,32 @@ public struct FoldedEvent: Sendable, Equatable {
         self.change = change
     }
 
+    /// Whether a rule refused the event.
+    public var isRefused: Bool {
+        if case .refused = verdict { return true }
+        return false
+    }
+
     /// The visible post a duplicate repeats; `nil` for every other event.
     public var duplicateOf: DuplicateWindow.Original? {
         if case .duplicate(let original) = verdict { return original }
         return nil
+    }
+}
+
+extension RoomChange {
+    /// Whether the change is a membership change.
+    public var isMembership: Bool {
+        if case .membership = self { return true }
+        return false
+    }
+
+    /// The user a membership change takes out of the room (kicked or banned), if any.
+    public var removedUser: String? {
+        guard case .membership(let action, _) = self else { return nil }
+        switch action {
+        case .remove(let user), .ban(let user, _): return user
+        default: return nil
+        }
     }
 }

@@ -13,6 +13,8 @@ public enum ErrorCode: String, Sendable, Hashable {
     case `internal`
     /// An `edit` or `delete` of a msgId that does not exist or was deleted.
     case notFound = "not_found"
+    /// A private room or DM the user is not a member of.
+    case notMember = "not_member"
 }
 
 /// An `error` reply: the request it answers (when known), a code and a human readable message.

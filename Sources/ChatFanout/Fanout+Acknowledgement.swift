@@ -54,20 +54,22 @@ extension Fanout {
 
     private func admit(_ request: AcknowledgementRequest, _ state: PartitionState) {
         if state.position > request.position.offset {
-            request.completion(.success(resolvedPost(request, state)))
+            request.completion(resolvedPost(request, state))
         } else {
             state.waiters.insert(offset: request.position.offset, deadline: request.deadline, waiter: .acknowledgement(request))
         }
     }
 
     /// The post a request resolves to, once its record is processed: the earlier post it repeats,
-    /// or itself.
-    private func resolvedPost(_ request: AcknowledgementRequest, _ state: PartitionState) -> AcknowledgedPost {
+    /// or itself; or the refusal of the log's rules (a send that follows its author's ban in the
+    /// log is not acknowledged: nobody will ever see it).
+    private func resolvedPost(_ request: AcknowledgementRequest, _ state: PartitionState) -> Result<AcknowledgedPost, FanoutError> {
+        if let refusal = state.refusals[request.position.offset] { return .failure(.refused(refusal)) }
         if let original = state.fold.original(room: request.room, user: request.user, cmid: request.cmid), original.offset <= request.position.offset
         {
-            return post(original, partition: state.partition)
+            return .success(post(original, partition: state.partition))
         }
-        return post(.init(offset: request.position.offset, timestamp: request.timestamp), partition: state.partition)
+        return .success(post(.init(offset: request.position.offset, timestamp: request.timestamp), partition: state.partition))
     }
 
     /// Assigns the room's partition if needed (the HTTP publish API has no joined session).

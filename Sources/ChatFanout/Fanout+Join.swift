@@ -153,7 +153,10 @@ extension Fanout {
         guard logFrom < to else { return snapshotEvents }
         // Without a snapshot window the scan starts `duplicateSpan` earlier to warm a cold one.
         let start = window == nil ? max(0, logFrom - configuration.duplicateSpan) : logFrom
-        let fold = PartitionLogFold(partition: partition, from: start, span: configuration.duplicateSpan, window: window ?? [], rooms: .only(room))
+        // Seeded with the room states at its start: a post after its author's ban stays refused.
+        let roomStates = try await self.roomStates(partition: partition, before: start)
+        let fold = PartitionLogFold(
+            partition: partition, from: start, span: configuration.duplicateSpan, window: window ?? [], roomStates: roomStates, rooms: .only(room))
         let read = try await Self.readLog(
             catchUpReader().records(partition: partition, from: start, to: to), fold: fold, from: logFrom, epoch: configuration.epoch)
         if let first = read.firstOffset, first > logFrom {

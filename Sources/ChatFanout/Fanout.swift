@@ -117,10 +117,16 @@ public actor Fanout: Service {
             logger.debug("skipping a record that is not a room event", metadata: ["offset": "\(record.offset)"])
             return state
         }
+        switch folded.verdict {
+        case .refused(let refusal): state.refusals.record(refusal, at: record.offset)
+        case .visible where folded.change.map(\.isMembership) == true: state.journal.append(folded.logged)
+        default: break
+        }
         let cached = CachedEvent(folded, epoch: configuration.epoch)
         let room = state.room(folded.logged.event.room)
         room.append(cached)
         guard !room.subscriptions.isEmpty else { return state }
+        defer { endSubscriptions(after: folded, in: room, into: &deliveries) }
         var overflowed: [any RoomSubscriber] = []
         for subscription in room.subscriptions.values {
             switch subscription.phase {
@@ -211,14 +217,30 @@ public actor Fanout: Service {
         } catch {
             throw FanoutError.unavailable("Kafka is not reachable: \(error)")
         }
-        let start = max(watermarks.low, watermarks.high - configuration.duplicateSpan)
-        let state = PartitionState(
-            partition: partition, start: start, end: watermarks.high, duplicateSpan: configuration.duplicateSpan,
-            cachedEventsPerRoom: configuration.cachedEventsPerRoom, cachedRooms: configuration.cachedRoomsPerPartition)
-        // Retention cut into the span the window warms from: the snapshots still know those posts.
-        if watermarks.low > watermarks.high - configuration.duplicateSpan, let window = await snapshotWindow(partition: partition, at: start) {
-            state.fold = PartitionLogFold(partition: partition, from: start, span: configuration.duplicateSpan, window: window)
+        // Room states are a fold of every membership event the partition ever had: the snapshots
+        // hold those before their end, the log the rest. A source that cannot be read now must not
+        // be taken for "no members" (a private room would open to everyone).
+        let seed: MembershipSeed?
+        do {
+            seed = try await configuration.snapshots?.membership(partition: partition)
+        } catch {
+            throw FanoutError.unavailable("the history snapshots cannot be read: \(error)")
         }
+        let journal = MembershipJournal(partition: partition, events: seed?.events ?? [])
+        let start = Self.foldStart(low: watermarks.low, high: watermarks.high, span: configuration.duplicateSpan, membershipKnownTo: seed?.to)
+        if let known = seed?.to, known < watermarks.low {
+            logger.warning(
+                "retention deleted records the snapshots never folded: membership changes among them are lost; keep the compactor running",
+                metadata: ["partition": "\(partition)", "snapshotEnd": "\(known)", "logStart": "\(watermarks.low)"])
+        }
+        // Retention cut into the span the window warms from: the snapshots still know those posts.
+        var window: [WindowEntry] = []
+        if start == watermarks.low, watermarks.low > 0, let snapshotted = await snapshotWindow(partition: partition, at: start) {
+            window = snapshotted
+        }
+        let state = PartitionState(
+            partition: partition, start: start, end: watermarks.high, duplicateSpan: configuration.duplicateSpan, window: window, journal: journal,
+            cachedEventsPerRoom: configuration.cachedEventsPerRoom, cachedRooms: configuration.cachedRoomsPerPartition)
         // Signals are ephemeral: only those sent from now on matter. The end is resolved here, not
         // left to librdkafka's lazy OFFSET_END, so a signal sent right after a join is not skipped.
         let signalsEnd = (try? await admin.watermarks(topic: configuration.signalsTopic, partition: partition, timeout: .seconds(5)).high)
@@ -228,6 +250,15 @@ public actor Fanout: Service {
         ])
         partitions[partition] = state
         logger.info("fan-out assigned partition", metadata: ["partition": "\(partition)", "start": "\(start)", "end": "\(watermarks.high)"])
+    }
+
+    /// Where a partition's fold starts: `span` before the end (to warm the duplicate window), or
+    /// earlier where the membership events are known only from the log (the snapshots end before,
+    /// or there are none): every one of those must be folded before the room states are current.
+    static func foldStart(low: Int64, high: Int64, span: Int64, membershipKnownTo known: Int64?) -> Int64 {
+        let warm = max(low, high - span)
+        guard let known else { return low }
+        return max(low, min(warm, known))
     }
 
     private func commitPositions() async {
@@ -268,4 +299,6 @@ public enum FanoutError: Error, Sendable, Equatable {
     case historyTruncated(from: Int64, logStart: Int64)
     /// A cursor of this log past the partition's end: no reply ever carried it.
     case cursorBeyondEnd(ChatCursor)
+    /// The log's rules refused the event when the fan-out read it (see ``LogRefusal``).
+    case refused(LogRefusal)
 }

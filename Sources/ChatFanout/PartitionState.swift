@@ -9,26 +9,39 @@ final class PartitionState {
     let endAtAssignment: Int64
     /// Rooms created after an eviction only cover events from here on.
     private var evictionFloor: Int64
-    /// The partition's log fold: duplicate verdicts only (no per-message state, so memory stays
-    /// bounded by the window however many rooms pass).
+    /// The partition's log fold: duplicate and membership verdicts only (no per-message state, so
+    /// memory stays bounded by the window and the rooms' states however many messages pass).
     var fold: PartitionLogFold
+    /// Every visible membership event of the partition (the snapshots' and those read since):
+    /// seeds the folds of catch-ups and history reads that start before ``position``.
+    var journal: MembershipJournal
+    var refusals = RecentRefusals()
     var rooms: [RoomName: RoomCache] = [:]
     var waiters = OffsetWaiters<ReadWaiter>()
     private let cachedEventsPerRoom: Int
     private let cachedRooms: Int
 
-    init(partition: Int32, start: Int64, end: Int64, duplicateSpan: Int64, cachedEventsPerRoom: Int, cachedRooms: Int) {
+    init(
+        partition: Int32, start: Int64, end: Int64, duplicateSpan: Int64, window: [WindowEntry] = [], journal: MembershipJournal,
+        cachedEventsPerRoom: Int, cachedRooms: Int
+    ) {
         self.partition = partition
         self.position = start
         self.endAtAssignment = end
         self.evictionFloor = start
-        self.fold = PartitionLogFold(partition: partition, from: start, span: duplicateSpan)
+        self.journal = journal
+        self.fold = PartitionLogFold(
+            partition: partition, from: start, span: duplicateSpan, window: window, roomStates: journal.states(before: start))
         self.cachedEventsPerRoom = cachedEventsPerRoom
         self.cachedRooms = cachedRooms
     }
 
     /// The current end of the partition as far as this node has read it.
     var end: Int64 { max(position, endAtAssignment) }
+
+    /// Whether the fan-out has read up to where the log ended when the partition was assigned:
+    /// only then are its room states current enough to check requests against.
+    var isCaughtUp: Bool { position >= endAtAssignment }
 
     /// A room without a cache had no event from here on (the span an empty cache would cover).
     var uncachedRoomsCoveredFrom: Int64 { evictionFloor }

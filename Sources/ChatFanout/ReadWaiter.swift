@@ -32,12 +32,12 @@ public struct AcknowledgementRequest: Sendable {
 /// handed to the event loops.
 enum ResolvedWaiter {
     case task(CheckedContinuation<Void, any Error>)
-    case acknowledgement(AcknowledgementRequest, AcknowledgedPost)
+    case acknowledgement(AcknowledgementRequest, Result<AcknowledgedPost, FanoutError>)
 
     func resume() {
         switch self {
         case .task(let continuation): continuation.resume()
-        case .acknowledgement(let request, let post): request.completion(.success(post))
+        case .acknowledgement(let request, let answer): request.completion(answer)
         }
     }
 }

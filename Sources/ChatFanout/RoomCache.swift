@@ -4,22 +4,31 @@ import ChatDomain
 struct CachedEvent: Sendable {
     var logged: LoggedRoomEvent
     /// What subscribers receive, framed once for all of them; `nil` for an event they do not see
-    /// (a duplicate post).
+    /// (a duplicate post, an event the rules refused).
     var frame: WireFrame?
     var duplicateOf: DuplicateWindow.Original?
 
-    /// An event as the partition's log fold judged it, framed for subscribers unless a duplicate.
+    /// An event as the partition's log fold judged it, framed for subscribers unless a duplicate
+    /// or refused.
     init(_ folded: FoldedEvent, epoch: LogEpoch) {
+        let seen: Bool
+        switch folded.verdict {
+        case .visible, .pending: seen = true
+        case .duplicate, .refused: seen = false
+        }
         self.init(
-            logged: folded.logged,
-            frame: folded.duplicateOf == nil ? ServerFrame.event(folded.logged, epoch: epoch).map(WireFrame.init(json:)) : nil,
-            duplicateOf: folded.duplicateOf)
+            logged: folded.logged, frame: seen ? ServerFrame.event(folded.logged, epoch: epoch).map(WireFrame.init(json:)) : nil,
+            duplicateOf: folded.duplicateOf, refused: folded.isRefused)
     }
 
-    init(logged: LoggedRoomEvent, frame: WireFrame?, duplicateOf: DuplicateWindow.Original?) {
+    /// Whether the rules refused the event (a timeline replaying the cache skips it).
+    var refused: Bool
+
+    init(logged: LoggedRoomEvent, frame: WireFrame?, duplicateOf: DuplicateWindow.Original?, refused: Bool = false) {
         self.logged = logged
         self.frame = frame
         self.duplicateOf = duplicateOf
+        self.refused = refused
     }
 }
 
@@ -28,7 +37,7 @@ extension RoomTimeline {
     /// and deletes of messages older than `from` stay pending (the cache does not hold them).
     init(room: RoomName, from: Int64, replaying events: some Sequence<CachedEvent>) {
         self.init(room: room, from: from)
-        for event in events { apply(event.logged, duplicateOf: event.duplicateOf) }
+        for event in events where !event.refused { apply(event.logged, duplicateOf: event.duplicateOf) }
     }
 }
 

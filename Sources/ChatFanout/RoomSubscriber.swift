@@ -1,3 +1,4 @@
+import ChatDomain
 import NIOCore
 
 /// Something that receives the frames of the rooms it joined: a WebSocket session.
@@ -18,4 +19,7 @@ public protocol RoomSubscriber: AnyObject, Sendable {
     /// The fan-out gave up on the subscriber (it fell too far behind while catching up): close as
     /// too slow. Called on ``eventLoop``.
     func cannotKeepUp()
+    /// The fan-out ended the subscription to `room`: the user was kicked or banned, and `left`
+    /// was the subscription's last frame. Called on ``eventLoop``.
+    func removed(from room: RoomName)
 }

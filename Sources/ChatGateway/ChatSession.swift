@@ -65,6 +65,10 @@ final class ChatSession: RoomSubscriber, PresenceListener, Sendable {
         connection.value?.closeAsTooSlow()
     }
 
+    func removed(from room: RoomName) {
+        submit(.removed(room))
+    }
+
     /// Presence changes of the rooms the session joined.
     func deliver(_ frame: String) -> Bool {
         reply(frame)
@@ -162,6 +166,11 @@ final class ChatSession: RoomSubscriber, PresenceListener, Sendable {
         case .finish(let reason):
             await inflight.waitUntilEmpty(timeout: services.configuration.drainTimeout)
             eventLoop.execute { self.connection.value?.close(reason) }
+        case .removed(let room):
+            // The fan-out has already dropped the subscription and sent `left`.
+            if requestState.joined.remove(room) != nil {
+                await services.presence.left(user: identity.userID, room: room, listener: self)
+            }
         case .ended:
             await inflight.waitUntilEmpty(timeout: services.configuration.drainTimeout)
             await services.fanout.leaveAll(subscriber: self)

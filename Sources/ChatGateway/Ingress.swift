@@ -70,8 +70,9 @@ struct Ingress: Sendable {
                     deadline: ContinuousClock.now.advanced(by: sendTimeout)
                 ) { read in
                     completion(
-                        read.mapError { _ in
-                            ProtocolError(.unavailable, "the message is stored but could not be confirmed in time; retry with the same cmid")
+                        read.mapError { error in
+                            if case .refused(let refusal) = error { return ProtocolError(refusal: refusal, room: room) }
+                            return ProtocolError(.unavailable, "the message is stored but could not be confirmed in time; retry with the same cmid")
                         })
                 }
                 acknowledgements.submit(request, to: fanout)
@@ -81,6 +82,7 @@ struct Ingress: Sendable {
 
     /// An edit or delete on its way: enqueued in order, acknowledged later.
     struct PendingChange: Sendable {
+        let room: RoomName
         let delivery: KafkaDelivery
         let started: ContinuousClock.Instant
         let timestamp: Int64
@@ -95,7 +97,7 @@ struct Ingress: Sendable {
         guard author == user else { throw ProtocolError(.forbidden, "only the author may change message \(msgId)") }
         let timestamp = WallClock.milliseconds()
         let delivery = try await enqueue(RoomEvent(room: room, from: user, timestamp: timestamp, kind: kind))
-        return PendingChange(delivery: delivery, started: .now, timestamp: timestamp)
+        return PendingChange(room: room, delivery: delivery, started: .now, timestamp: timestamp)
     }
 
     /// Waits until the change is durable and, best effort, read by the fan-out (so the session's
@@ -103,7 +105,11 @@ struct Ingress: Sendable {
     func acknowledge(_ pending: PendingChange) async throws(ProtocolError) -> (KafkaPosition, Int64) {
         let position = try await durablePosition(pending.delivery, started: pending.started)
         // Durable is what the ack promises; a fan-out that is late only delays what lookups see.
-        try? await fanout.waitUntilRead(position, timeout: sendTimeout)
+        // Read back in time, the rules' verdict is known: a change the log refused (its sender
+        // banned or demoted just before, in log order) is answered with the refusal.
+        if let refusal = try? await fanout.refusal(at: position, timeout: sendTimeout) {
+            throw ProtocolError(refusal: refusal, room: pending.room)
+        }
         return (position, pending.timestamp)
     }
 

@@ -12,6 +12,8 @@ final class SessionWork: Sendable {
         case finish(SessionCloseReason)
         /// The connection is gone: leave every room and go offline.
         case ended
+        /// The fan-out ended the session's subscription to a room (its user was removed from it).
+        case removed(RoomName)
     }
 
     private struct State {
@@ -48,7 +50,7 @@ final class SessionWork: Sendable {
     func submit(_ item: Item) -> Submission {
         state.withLock { state in
             switch item {
-            case .request, .opened:
+            case .request, .opened, .removed:
                 guard state.accepting else { return .dropped }
             case .finish:
                 guard state.accepting else { return .dropped }

@@ -129,6 +129,8 @@ final class FrameCollector: RoomSubscriber {
 
     func cannotKeepUp() {}
 
+    func removed(from room: RoomName) {}
+
     var frames: [String] { received.withLock { $0 } }
 
     /// The event a `message` / `edited` / `deleted` frame carries.
