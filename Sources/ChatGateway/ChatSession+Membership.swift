@@ -76,6 +76,14 @@ extension ChatSession {
         }
     }
 
+    /// Refuses an op on a room the session has not joined: `not_member` (or `forbidden` when
+    /// banned) when the user may not read the room at all, so a non-member learns that rather
+    /// than to join first; else `not_joined` with `message`.
+    func replyNotJoined(_ room: RoomName, id: RequestID?, _ message: String) async {
+        guard await mayStillRead(room, id: id) else { return }
+        reply(ProtocolError(id: id, .notJoined, message))
+    }
+
     private func acknowledgedMembership(_ event: RoomEvent) async throws(ProtocolError) -> ChatCursor {
         let pending = try await services.ingress.enqueueMembership(event)
         let (position, _) = try await services.ingress.acknowledge(pending)

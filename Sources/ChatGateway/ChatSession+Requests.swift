@@ -44,7 +44,7 @@ extension ChatSession {
             reply(ServerFrame.left(id: id, room: room))
 
         case .send(let room, let cmid, let body):
-            guard joined.contains(room) else { return reply(ProtocolError(id: id, .notJoined, "join \(room) before sending to it")) }
+            guard joined.contains(room) else { return await replyNotJoined(room, id: id, "join \(room) before sending to it") }
             services.metrics.messagesIn.increment()
             await inflight.acquire()
             let pending: Ingress.PendingPost
@@ -66,11 +66,11 @@ extension ChatSession {
             }
 
         case .edit(let room, let msgId, let body):
-            guard joined.contains(room) else { return reply(ProtocolError(id: id, .notJoined, "join \(room) before editing in it")) }
+            guard joined.contains(room) else { return await replyNotJoined(room, id: id, "join \(room) before editing in it") }
             await change(id: id, room: room, msgId: msgId, kind: .edit(msgId: msgId, body: body))
 
         case .delete(let room, let msgId):
-            guard joined.contains(room) else { return reply(ProtocolError(id: id, .notJoined, "join \(room) before deleting in it")) }
+            guard joined.contains(room) else { return await replyNotJoined(room, id: id, "join \(room) before deleting in it") }
             await change(id: id, room: room, msgId: msgId, kind: .delete(msgId: msgId))
 
         case .history(let room, let before, let limit):
@@ -88,7 +88,7 @@ extension ChatSession {
             }
 
         case .presence(let room):
-            guard joined.contains(room) else { return reply(ProtocolError(id: id, .notJoined, "join \(room) before asking who is in it")) }
+            guard joined.contains(room) else { return await replyNotJoined(room, id: id, "join \(room) before asking who is in it") }
             guard await mayStillRead(room, id: id) else { return }
             let online = await services.presence.online(in: room)
             var writer = JSONWriter()
@@ -99,7 +99,7 @@ extension ChatSession {
             reply(writer.finish())
 
         case .typing(let room):
-            guard joined.contains(room) else { return reply(ProtocolError(id: id, .notJoined, "join \(room) before typing in it")) }
+            guard joined.contains(room) else { return await replyNotJoined(room, id: id, "join \(room) before typing in it") }
             let now = ProcessInfo.processInfo.systemUptime
             let interval =
                 Double(services.configuration.typingInterval.components.seconds)
@@ -114,7 +114,7 @@ extension ChatSession {
             }
 
         case .read(let room, let cursor):
-            guard joined.contains(room) else { return reply(ProtocolError(id: id, .notJoined, "join \(room) before marking it read")) }
+            guard joined.contains(room) else { return await replyNotJoined(room, id: id, "join \(room) before marking it read") }
             guard cursor.epoch == services.epoch, cursor.partition == services.partitioner.partition(for: room) else {
                 return reply(ProtocolError(id: id, .badRequest, "the cursor is not from this room's log (another epoch or room)"))
             }
