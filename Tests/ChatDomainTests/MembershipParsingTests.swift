@@ -57,7 +57,8 @@ struct MembershipParsingTests {
             case .failure(let error):
                 #expect(error.code == .badRequest, "\(text)")
                 #expect(!error.message.isEmpty)
-                #expect(error.id == .string("x"), "\(text)")
+                // A non-finite number makes the whole frame malformed JSON: no id is read from it.
+                if !text.contains("1e400") { #expect(error.id == .string("x"), "\(text)") }
             }
         }
     }
