@@ -10,6 +10,9 @@ public struct ClientFrameParser: Sendable {
     /// Longest `token` of an `auth` request (a real JWT is far shorter).
     public static let maxTokenBytes = 8 * 1024
 
+    /// Latest `until` of a `ban` or `mute`: the end of year 9999 UTC, in ms since the epoch.
+    public static let maxUntil: Int64 = 253_402_300_799_999
+
     public init(limits: RequestLimits = RequestLimits()) {
         self.limits = limits
     }
@@ -101,6 +104,36 @@ public struct ClientFrameParser: Sendable {
                 throw ProtocolError(.badRequest, "token is over \(Self.maxTokenBytes) bytes")
             }
             return .auth(token: token)
+        case .create:
+            let room = try fields.room()
+            guard let text = try fields.string(.kind) else { throw ProtocolError(.badRequest, "missing field kind") }
+            guard let kind = RoomKind(rawValue: text), kind != .dm else {
+                throw ProtocolError(.badRequest, #"kind must be public or private (a DM is opened with {"op":"dm","user":...})"#)
+            }
+            let title = try fields.string(.title)
+            if let title, title.utf8.count > MembershipRule.maxTitleBytes {
+                throw ProtocolError(.badRequest, "title is over \(MembershipRule.maxTitleBytes) bytes")
+            }
+            return .create(room: room, kind: kind, title: title)
+        case .invite:
+            return .membership(room: try fields.room(), action: .add(user: try fields.user(), role: .member))
+        case .kick:
+            return .membership(room: try fields.room(), action: .remove(user: try fields.user()))
+        case .ban:
+            return .membership(room: try fields.room(), action: .ban(user: try fields.user(), until: try fields.until()))
+        case .unban:
+            return .membership(room: try fields.room(), action: .unban(user: try fields.user()))
+        case .mute:
+            let room = try fields.room()
+            let user = try fields.user()
+            guard let until = try fields.until() else { throw ProtocolError(.badRequest, "missing field until") }
+            return .membership(room: room, action: .mute(user: user, until: until))
+        case .role:
+            return .membership(room: try fields.room(), action: .setRole(user: try fields.user(), role: try fields.role()))
+        case .members:
+            return .members(room: try fields.room())
+        case .dm:
+            return .dm(user: try fields.user())
         }
     }
 

@@ -12,14 +12,24 @@ public enum ClientRequest: Sendable, Equatable {
     case ping
     /// A fresh token for the session's user, so it outlives the token it connected with.
     case auth(token: String)
+    /// `create`: a public or private room owned by the sender.
+    case create(room: RoomName, kind: RoomKind, title: String?)
+    /// `invite`, `kick`, `ban`, `unban`, `mute` and `role`: the change to write, on the sender's
+    /// authority (never a `create`: that is ``create(room:kind:title:)``).
+    case membership(room: RoomName, action: MembershipAction)
+    /// `members`: who is in the room, with their roles.
+    case members(room: RoomName)
+    /// `dm`: opens (or finds) the sender's direct-message room with `user`.
+    case dm(user: String)
 
     /// The room the request is about, if any.
     public var room: RoomName? {
         switch self {
         case .join(let room, _), .leave(let room), .send(let room, _, _), .edit(let room, _, _), .delete(let room, _),
-            .history(let room, _, _), .typing(let room), .read(let room, _), .presence(let room):
+            .history(let room, _, _), .typing(let room), .read(let room, _), .presence(let room), .create(let room, _, _),
+            .membership(let room, _), .members(let room):
             room
-        case .ping, .auth:
+        case .ping, .auth, .dm:
             nil
         }
     }

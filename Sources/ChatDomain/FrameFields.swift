@@ -1,6 +1,6 @@
 /// The members of a request object the protocol reads; any other member is skipped.
 enum FrameField: Int, CaseIterable {
-    case op, id, room, since, cmid, body, msgId, before, limit, cursor, token
+    case op, id, room, since, cmid, body, msgId, before, limit, cursor, token, kind, title, user, until, role
 
     var name: StaticString {
         switch self {
@@ -15,6 +15,11 @@ enum FrameField: Int, CaseIterable {
         case .limit: "limit"
         case .cursor: "cursor"
         case .token: "token"
+        case .kind: "kind"
+        case .title: "title"
+        case .user: "user"
+        case .until: "until"
+        case .role: "role"
         }
     }
 
@@ -43,8 +48,9 @@ struct FrameFields {
     private var values:
         (
             ValueToken?, ValueToken?, ValueToken?, ValueToken?, ValueToken?, ValueToken?,
+            ValueToken?, ValueToken?, ValueToken?, ValueToken?, ValueToken?,
             ValueToken?, ValueToken?, ValueToken?, ValueToken?, ValueToken?
-        ) = (nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil)
+        ) = (nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil)
 
     subscript(field: FrameField) -> ValueToken? {
         get {
@@ -60,6 +66,11 @@ struct FrameFields {
             case .limit: values.8
             case .cursor: values.9
             case .token: values.10
+            case .kind: values.11
+            case .title: values.12
+            case .user: values.13
+            case .until: values.14
+            case .role: values.15
             }
         }
         set {
@@ -75,6 +86,11 @@ struct FrameFields {
             case .limit: values.8 = newValue
             case .cursor: values.9 = newValue
             case .token: values.10 = newValue
+            case .kind: values.11 = newValue
+            case .title: values.12 = newValue
+            case .user: values.13 = newValue
+            case .until: values.14 = newValue
+            case .role: values.15 = newValue
             }
         }
     }

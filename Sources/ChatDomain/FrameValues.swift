@@ -1,6 +1,7 @@
 /// The ops of client protocol v1.
 enum FrameOp: CaseIterable {
     case join, leave, send, edit, delete, history, typing, read, presence, ping, auth
+    case create, invite, kick, ban, unban, mute, role, members, dm
 
     /// Every op, made once (`allCases` builds a new array on each call).
     static let all = allCases
@@ -18,6 +19,15 @@ enum FrameOp: CaseIterable {
         case .presence: "presence"
         case .ping: "ping"
         case .auth: "auth"
+        case .create: "create"
+        case .invite: "invite"
+        case .kick: "kick"
+        case .ban: "ban"
+        case .unban: "unban"
+        case .mute: "mute"
+        case .role: "role"
+        case .members: "members"
+        case .dm: "dm"
         }
     }
 }
@@ -85,6 +95,29 @@ struct FrameValues {
         guard let text = try string(field) else { return nil }
         guard let cursor = ChatCursor(text) else { throw ProtocolError(.badRequest, "field \(field.name) is not a valid cursor") }
         return cursor
+    }
+
+    /// A user id: non-empty and at most ``UserID/maxLength`` characters, as tokens are issued.
+    func user() throws(ProtocolError) -> String {
+        guard let user = try string(.user) else { throw ProtocolError(.badRequest, "missing field user") }
+        guard UserID.isValid(user) else { throw ProtocolError(.badRequest, "user must be 1 to \(UserID.maxLength) characters") }
+        return user
+    }
+
+    /// A time in ms since the epoch, from 0 to ``ClientFrameParser/maxUntil``: anything else
+    /// (negative, fractional, past year 9999, beyond Int64) is refused, not clamped.
+    func until() throws(ProtocolError) -> Int64? {
+        guard present(.until) != nil else { return nil }
+        guard let number = number(.until), let value = Int64(exactly: number), (0...ClientFrameParser.maxUntil).contains(value) else {
+            throw ProtocolError(.badRequest, "field until must be an integer time in ms since the epoch, 0 to \(ClientFrameParser.maxUntil)")
+        }
+        return value
+    }
+
+    func role() throws(ProtocolError) -> MemberRole {
+        guard let text = try string(.role) else { throw ProtocolError(.badRequest, "missing field role") }
+        guard let role = MemberRole(rawValue: text) else { throw ProtocolError(.badRequest, "role must be owner, moderator or member") }
+        return role
     }
 
     func messageID() throws(ProtocolError) -> String {

@@ -32,6 +32,46 @@ public enum ServerFrame {
         return writer.finish()
     }
 
+    /// The `ack` of a membership change (`create`, `invite`, `kick`, `ban`, `unban`, `mute`, `role`):
+    /// the cursor of its event in the room's log.
+    public static func ack(id: RequestID?, room: RoomName, cursor: ChatCursor, timestamp: Int64) -> String {
+        var writer = JSONWriter()
+        writer.add("op", "ack")
+        writer.add("id", id)
+        writer.add("room", room.value)
+        writer.add("cursor", cursor.description)
+        writer.add("ts", timestamp)
+        return writer.finish()
+    }
+
+    /// The `members` reply (also the body of `GET /v1/rooms/{room}/members`): a room without a
+    /// state (never created) is public and lists nobody.
+    public static func members(id: RequestID?, room: RoomName, state: RoomState?) -> String {
+        var writer = JSONWriter()
+        writer.add("op", "members")
+        writer.add("id", id)
+        writer.add("room", room.value)
+        writer.add("kind", (state?.kind ?? .public).rawValue)
+        if let title = state?.title { writer.add("title", title) }
+        let items = (state?.memberList ?? []).map { member in
+            var item = JSONWriter()
+            item.add("user", member.user)
+            item.add("role", member.role.rawValue)
+            return item.finish()
+        }
+        writer.add("members", rawJSON: "[" + items.joined(separator: ",") + "]")
+        return writer.finish()
+    }
+
+    /// The `dm` reply: the pair's one room.
+    public static func dm(id: RequestID?, room: RoomName) -> String {
+        var writer = JSONWriter()
+        writer.add("op", "dm")
+        writer.add("id", id)
+        writer.add("room", room.value)
+        return writer.finish()
+    }
+
     /// A `message` event; `message(...)` objects inside `history` replies have the same shape.
     public static func message(_ message: ChatMessage, cursor: ChatCursor) -> String {
         var writer = JSONWriter()

@@ -20,7 +20,11 @@ public struct ChatIdentity: Sendable, Equatable {
         self.expiresAt = expiresAt
     }
 
+    /// Whether the token's `rooms` patterns allow `room`. DM rooms (``DirectRoom``) are allowed
+    /// whatever the patterns: their names are hashes nobody could list in a token, and the
+    /// membership rule lets only the pair's two users in.
     public func mayJoin(_ room: RoomName) -> Bool {
+        if room.value.hasPrefix(MembershipRule.directPrefix) { return true }
         guard let roomPatterns else { return true }
         return roomPatterns.contains { $0.matches(room) }
     }

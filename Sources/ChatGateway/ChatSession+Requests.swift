@@ -15,7 +15,11 @@ extension ChatSession {
             await authenticate(id: id, token: token)
 
         case .join(let room, let since):
-            guard identity.mayJoin(room) else { return reply(ProtocolError(id: id, .forbidden, "your token does not allow room \(room)")) }
+            do throws(ProtocolError) {
+                try await services.requireReadAccess(identity, to: room)
+            } catch {
+                return reply(withID(error, id))
+            }
             let maxRooms = services.configuration.maxRoomsPerSession
             guard joined.count < maxRooms || joined.contains(room) else {
                 return reply(ProtocolError(id: id, .limit, "rooms per session limit reached: at most \(maxRooms) joined at once; leave one first"))
@@ -40,7 +44,7 @@ extension ChatSession {
             reply(ServerFrame.left(id: id, room: room))
 
         case .send(let room, let cmid, let body):
-            guard joined.contains(room) else { return reply(ProtocolError(id: id, .notJoined, "join \(room) before sending to it")) }
+            guard joined.contains(room) else { return await replyNotJoined(room, id: id, "join \(room) before sending to it") }
             services.metrics.messagesIn.increment()
             await inflight.acquire()
             let pending: Ingress.PendingPost
@@ -62,19 +66,20 @@ extension ChatSession {
             }
 
         case .edit(let room, let msgId, let body):
-            guard joined.contains(room) else { return reply(ProtocolError(id: id, .notJoined, "join \(room) before editing in it")) }
+            guard joined.contains(room) else { return await replyNotJoined(room, id: id, "join \(room) before editing in it") }
             await change(id: id, room: room, msgId: msgId, kind: .edit(msgId: msgId, body: body))
 
         case .delete(let room, let msgId):
-            guard joined.contains(room) else { return reply(ProtocolError(id: id, .notJoined, "join \(room) before deleting in it")) }
+            guard joined.contains(room) else { return await replyNotJoined(room, id: id, "join \(room) before deleting in it") }
             await change(id: id, room: room, msgId: msgId, kind: .delete(msgId: msgId))
 
         case .history(let room, let before, let limit):
-            guard identity.mayJoin(room) else { return reply(ProtocolError(id: id, .forbidden, "your token does not allow room \(room)")) }
             await inflight.acquire()
+            let identity = identity
             Task {
                 defer { inflight.release() }
                 do throws(ProtocolError) {
+                    try await services.requireReadAccess(identity, to: room)
                     let page = try await services.historyPage(room: room, before: before, limit: limit)
                     reply(services.historyFrame(id: id, room: room, page: page))
                 } catch {
@@ -83,7 +88,8 @@ extension ChatSession {
             }
 
         case .presence(let room):
-            guard joined.contains(room) else { return reply(ProtocolError(id: id, .notJoined, "join \(room) before asking who is in it")) }
+            guard joined.contains(room) else { return await replyNotJoined(room, id: id, "join \(room) before asking who is in it") }
+            guard await mayStillRead(room, id: id) else { return }
             let online = await services.presence.online(in: room)
             var writer = JSONWriter()
             writer.add("op", "presence")
@@ -93,12 +99,13 @@ extension ChatSession {
             reply(writer.finish())
 
         case .typing(let room):
-            guard joined.contains(room) else { return reply(ProtocolError(id: id, .notJoined, "join \(room) before typing in it")) }
+            guard joined.contains(room) else { return await replyNotJoined(room, id: id, "join \(room) before typing in it") }
             let now = ProcessInfo.processInfo.systemUptime
             let interval =
                 Double(services.configuration.typingInterval.components.seconds)
                 + Double(services.configuration.typingInterval.components.attoseconds) / 1e18
             if let last = lastTyping[room], now - last < interval { return }
+            guard await mayStillRead(room, id: id) else { return }
             lastTyping[room] = now
             do throws(ProtocolError) {
                 try services.ingress.signal(RoomSignal(room: room, user: identity.userID, timestamp: WallClock.milliseconds(), kind: .typing))
@@ -107,10 +114,11 @@ extension ChatSession {
             }
 
         case .read(let room, let cursor):
-            guard joined.contains(room) else { return reply(ProtocolError(id: id, .notJoined, "join \(room) before marking it read")) }
+            guard joined.contains(room) else { return await replyNotJoined(room, id: id, "join \(room) before marking it read") }
             guard cursor.epoch == services.epoch, cursor.partition == services.partitioner.partition(for: room) else {
                 return reply(ProtocolError(id: id, .badRequest, "the cursor is not from this room's log (another epoch or room)"))
             }
+            guard await mayStillRead(room, id: id) else { return }
             do {
                 // A stored position beyond the end would hide every later message from the
                 // user's unread count, on every node, for good.
@@ -125,6 +133,18 @@ extension ChatSession {
             } catch {
                 reply(ProtocolError(id: id, .unavailable, "the read position could not be stored; retry later"))
             }
+
+        case .create(let room, let kind, let title):
+            await writeMembership(id: id, room: room, action: .create(kind: kind, title: title, owner: identity.userID, members: []))
+
+        case .membership(let room, let action):
+            await writeMembership(id: id, room: room, action: action)
+
+        case .members(let room):
+            await members(id: id, room: room)
+
+        case .dm(let user):
+            await openDirectRoom(id: id, with: user)
         }
     }
 
@@ -152,7 +172,7 @@ extension ChatSession {
         return try await services.fanout.unreadCount(room: room, after: read.offset, cap: services.configuration.unreadCap)
     }
 
-    private func withID(_ error: ProtocolError, _ id: RequestID?) -> ProtocolError {
+    func withID(_ error: ProtocolError, _ id: RequestID?) -> ProtocolError {
         var error = error
         error.id = id
         return error

@@ -34,6 +34,7 @@ enum GatewayRoutes {
         router.get("/v1/rooms/:room/messages") { request, context -> Response in
             await history(request, context: context, services: services)
         }
+        addRoomRoutes(to: router, services: services)
         WebPageRoutes.register(on: router, logger: services.logger)
     }
 
@@ -49,7 +50,7 @@ enum GatewayRoutes {
         guard let body = try? await request.body.collect(upTo: 16 * 1024),
             let parsed = try? JSONDecoder().decode(TokenRequest.self, from: Data(buffer: body))
         else { return errorResponse(.badRequest, .badRequest, #"send {"user":"<id>"}"#) }
-        guard (1...128).contains(parsed.user.count) else { return errorResponse(.badRequest, .badRequest, "user must be 1 to 128 characters") }
+        guard UserID.isValid(parsed.user) else { return errorResponse(.badRequest, .badRequest, "user must be 1 to \(UserID.maxLength) characters") }
         let lifetime = parsed.lifetime ?? 24 * 3600
         guard (1...(24 * 3600)).contains(lifetime) else { return errorResponse(.badRequest, .badRequest, "lifetime must be 1 to 86400 seconds") }
         do {
@@ -100,7 +101,9 @@ enum GatewayRoutes {
             return errorResponse(.serviceUnavailable, .unavailable, "Kafka is not reachable; retry later")
         }
         do throws(ProtocolError) {
-            let pending = try await services.ingress.enqueuePost(room: room, user: parsed.from, cmid: parsed.cmid, body: parsed.body)
+            // On the operator's authority: the API posts as any user, in rooms of any kind.
+            let pending = try await services.ingress.enqueuePost(
+                room: room, user: parsed.from, cmid: parsed.cmid, body: parsed.body, authority: .operator)
             let post = try await services.ingress.acknowledge(pending, room: room, user: parsed.from, cmid: parsed.cmid)
             var writer = JSONWriter()
             writer.add("msgId", post.msgId)
@@ -121,7 +124,11 @@ enum GatewayRoutes {
         guard let room = context.parameters.get("room").flatMap(RoomName.init) else {
             return errorResponse(.badRequest, .badRequest, "invalid room name: use 1 to 128 characters of A-Z a-z 0-9 . _ -")
         }
-        guard identity.mayJoin(room) else { return errorResponse(.forbidden, .forbidden, "your token does not allow room \(room)") }
+        do throws(ProtocolError) {
+            try await services.requireReadAccess(identity, to: room)
+        } catch {
+            return errorResponse(status(for: error.code), error.code, error.message)
+        }
         let query = request.uri.queryParameters
         var before: ChatCursor?
         if let text = query.get("before"), !text.isEmpty {
@@ -151,6 +158,8 @@ enum GatewayRoutes {
         case .limit, .rateLimited: .tooManyRequests
         case .internal: .internalServerError
         case .tooLarge: .contentTooLarge
+        case .forbidden, .notMember: .forbidden
+        case .notFound: .notFound
         default: .badRequest
         }
     }

@@ -27,12 +27,22 @@ struct Ingress: Sendable {
     }
 
     /// Enqueues a post (call in the order the client sent its requests).
-    func enqueuePost(room: RoomName, user: String, cmid: String, body: String) async throws(ProtocolError) -> PendingPost {
-        if let existing = await fanout.existingPost(room: room, user: user, cmid: cmid) {
-            return .existing(existing)
+    /// The membership rule is checked against the fan-out's state of the room first (a banned,
+    /// muted or non-member sender is refused at once); `authority` is `.operator` for the admin
+    /// publish API.
+    func enqueuePost(
+        room: RoomName, user: String, cmid: String, body: String, authority: EventAuthority = .user
+    ) async throws(ProtocolError) -> PendingPost {
+        let context: (existing: AcknowledgedPost?, state: RoomState?)
+        do {
+            context = try await fanout.sendContext(room: room, user: user, cmid: cmid)
+        } catch {
+            throw Self.stateUnavailable(room)
         }
+        if let existing = context.existing { return .existing(existing) }
         let timestamp = WallClock.milliseconds()
-        let event = RoomEvent(room: room, from: user, timestamp: timestamp, kind: .message(cmid: cmid, body: body))
+        let event = RoomEvent(room: room, from: user, timestamp: timestamp, kind: .message(cmid: cmid, body: body), authority: authority)
+        try Self.admit(event, state: context.state)
         return .produced(try await enqueue(event), started: .now, timestamp: timestamp)
     }
 
@@ -90,14 +100,65 @@ struct Ingress: Sendable {
 
     /// Enqueues an edit or delete after checking that the message exists, is not deleted, and
     /// that `user` wrote it (call in the order the client sent its requests).
+    /// A delete of another user's message is written on the sender's authority as a moderator,
+    /// which the membership rule allows only to the room's owners and moderators.
     func enqueueChange(room: RoomName, user: String, msgId: String, kind: RoomEvent.Kind) async throws(ProtocolError) -> PendingChange {
+        let state = try await roomState(room)
         guard let author = try await author(of: msgId, in: room) else {
             throw ProtocolError(.notFound, "no message \(msgId) in room \(room) (it does not exist or was deleted)")
         }
-        guard author == user else { throw ProtocolError(.forbidden, "only the author may change message \(msgId)") }
+        var authority = EventAuthority.user
+        if case .delete = kind, author != user { authority = .moderator }
+        guard AmendmentRule.applies(kind, sentBy: user, authority: authority, toMessageBy: author) else {
+            throw ProtocolError(.forbidden, "only the author may change message \(msgId)")
+        }
         let timestamp = WallClock.milliseconds()
-        let delivery = try await enqueue(RoomEvent(room: room, from: user, timestamp: timestamp, kind: kind))
+        let event = RoomEvent(room: room, from: user, timestamp: timestamp, kind: kind, authority: authority)
+        do throws(ProtocolError) {
+            try Self.admit(event, state: state)
+        } catch where authority == .moderator && error == ProtocolError(refusal: .notPermitted, room: room) {
+            throw ProtocolError(.forbidden, "only the author, or an owner or moderator of room \(room), may delete message \(msgId)")
+        }
+        let delivery = try await enqueue(event)
         return PendingChange(room: room, delivery: delivery, started: .now, timestamp: timestamp)
+    }
+
+    /// Enqueues a membership change (`create`, `invite`, `kick`, `ban`, `unban`, `mute`, `role`,
+    /// a DM's creation, or the admin API's) after checking it with ``MembershipRule`` against the
+    /// fan-out's state of the room: the log's fold applies the same rule, and decides only a race.
+    /// Acknowledged like an edit (``acknowledge(_:)-(PendingChange)``).
+    func enqueueMembership(_ event: RoomEvent) async throws(ProtocolError) -> PendingChange {
+        let state = try await roomState(event.room)
+        try Self.admit(event, state: state)
+        let delivery = try await enqueue(event)
+        return PendingChange(room: event.room, delivery: delivery, started: .now, timestamp: event.timestamp)
+    }
+
+    /// The membership state of `room` as this node's fan-out folded it (`nil`: never created).
+    func roomState(_ room: RoomName) async throws(ProtocolError) -> RoomState? {
+        do {
+            return try await fanout.roomState(room)
+        } catch {
+            throw Self.stateUnavailable(room)
+        }
+    }
+
+    private static func stateUnavailable(_ room: RoomName) -> ProtocolError {
+        ProtocolError(.unavailable, "cannot read the membership of room \(room) now: Kafka is not reachable; retry later")
+    }
+
+    /// Refuses `event` when ``MembershipRule`` refuses it against `state` (a copy: the fold applies
+    /// the event when it reads it back).
+    static func admit(_ event: RoomEvent, state: RoomState?) throws(ProtocolError) {
+        var copy = state
+        guard let refusal = MembershipRule.apply(event, to: &copy, offset: 0) else { return }
+        if refusal == .banned, case .membership(let action) = event.kind, let target = action.target,
+            state?.isBanned(event.from, at: event.timestamp) != true
+        {
+            // The target is banned, not the sender (an invite of a banned user).
+            throw ProtocolError(.forbidden, "\(target) is banned from room \(event.room); unban them first")
+        }
+        throw ProtocolError.refused(refusal, room: event.room, state: state, user: event.from)
     }
 
     /// Waits until the change is durable and, best effort, read by the fan-out (so the session's

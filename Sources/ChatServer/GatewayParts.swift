@@ -104,9 +104,11 @@ struct GatewayParts: Sendable {
         let sharedReader = KafkaPartitionReader(
             configuration: consumerKafka, topic: ChatTopics.rooms, maxWaiting: configuration.historyReaderQueueLimit,
             observers: metrics.historyReaderObservers, logger: logger)
-        let logHistory = LogHistory(
+        var logHistory = LogHistory(
             reader: PartitionRangeReader(shared: sharedReader), admin: admin, partitioner: partitioner, duplicateSpan: configuration.duplicateSpan,
             scanLimit: configuration.historyScanLimit)
+        // History folds start mid-log: they begin with the room states the fan-out folded.
+        logHistory.roomStates = { [fanout] partition, offset in try await fanout.roomStates(partition: partition, before: offset) }
         var presenceConfiguration = PresenceConfiguration(nodeID: configuration.gateway.nodeID, kafka: backgroundConsumerKafka)
         presenceConfiguration.heartbeatInterval = configuration.presenceHeartbeatInterval
         presenceConfiguration.staleAfter = configuration.presenceStaleAfter
