@@ -16,6 +16,8 @@ public struct LogHistory: Sendable {
     public let duplicateSpan: Int64
     /// The most records before the log end a page or a lookup reads (the newest ones).
     public let scanLimit: Int64
+    /// The room states a fold that starts after the log start is seeded with.
+    public let membership: LogMembership
 
     public init(reader: PartitionRangeReader, admin: KafkaAdmin, partitioner: RoomPartitioner, duplicateSpan: Int64, scanLimit: Int64 = 100_000) {
         self.reader = reader
@@ -23,6 +25,7 @@ public struct LogHistory: Sendable {
         self.partitioner = partitioner
         self.duplicateSpan = duplicateSpan
         self.scanLimit = max(1, scanLimit)
+        self.membership = LogMembership(reader: reader, duplicateSpan: duplicateSpan)
     }
 
     /// The newest `limit` visible messages of `room` before offset `before` (all, when `nil`).
@@ -55,7 +58,7 @@ public struct LogHistory: Sendable {
     public func message(at offset: Int64, room: RoomName, partition: Int32, watermarks: KafkaWatermarks) async throws -> ChatMessage? {
         guard offset >= watermarks.low, offset < watermarks.high else { return nil }
         let to = watermarks.high - offset <= scanLimit ? watermarks.high : offset + 1
-        var fold = roomFold(room, partition: partition, from: offset)
+        var fold = try await roomFold(room, partition: partition, from: offset, low: watermarks.low)
         for try await record in reader.records(partition: partition, from: offset, to: to) { fold.apply(offset: record.offset, value: record.value) }
         return fold.timeline(of: room)?.message(at: offset)
     }
@@ -64,14 +67,16 @@ public struct LogHistory: Sendable {
     /// The scan starts `duplicateSpan` earlier so that retries of earlier posts are recognised.
     public func visibleMessages(room: RoomName, partition: Int32, from: Int64, to: Int64, low: Int64) async throws -> [ChatMessage] {
         let start = max(low, from - duplicateSpan)
-        var fold = roomFold(room, partition: partition, from: start)
+        var fold = try await roomFold(room, partition: partition, from: start, low: low)
         for try await record in reader.records(partition: partition, from: start, to: to) { fold.apply(offset: record.offset, value: record.value) }
         return (fold.timeline(of: room)?.visibleMessages ?? []).filter { $0.offset >= from }
     }
 
-    /// The log fold history reads with: the room's messages kept, its window cold at `from`.
-    func roomFold(_ room: RoomName, partition: Int32, from: Int64) -> PartitionLogFold {
-        PartitionLogFold(partition: partition, from: from, span: duplicateSpan, rooms: .only(room), keepsMessages: true)
+    /// The log fold history reads with: the room's messages kept, its window cold at `from`, the
+    /// room states those at `from` (folded from the log start, see ``LogMembership``).
+    func roomFold(_ room: RoomName, partition: Int32, from: Int64, low: Int64) async throws -> PartitionLogFold {
+        let states = try await membership.states(partition: partition, before: from, low: low)
+        return PartitionLogFold(partition: partition, from: from, span: duplicateSpan, roomStates: states, rooms: .only(room), keepsMessages: true)
     }
 }
 
