@@ -1,6 +1,7 @@
 import ChatCompactor
 import ChatDomain
 import ChatHistory
+import ChatServer
 import ChatTestSupport
 import Foundation
 import Kafka
@@ -65,6 +66,10 @@ struct MembershipRetentionTests {
             #expect(manifest?.coveredEnd == watermarks.high)
             #expect(try await fixture.fullHistory(history, room: Self.vault, partition: 0).map(\.body) == expected, "snapshots alone")
 
+            let seed = try await SnapshotCatchUpSource(store: history.store).membership(partition: 0)
+            #expect(seed?.to == watermarks.high, "the fan-out's seed: where the snapshots end")
+            #expect(seed?.events.map(\.offset) == membership.events.map(\.offset), "every membership event of the partition (only vault has any)")
+
             let connection = ["--brokers", fixture.cluster.bootstrapServers, "--snapshots", root]
             let members = try await Chatctl.run(["rooms", "members", "--room", "vault"] + connection)
             #expect(members.status == 0, "\(members.stderr)")
@@ -94,6 +99,24 @@ struct MembershipRetentionTests {
             defer { empty.remove() }
             let blind = try await Chatctl.run(["rooms", "members", "--room", "vault", "--brokers", fixture.cluster.bootstrapServers, "--snapshots", empty.path])
             #expect(blind.stderr.contains("membership changes in offsets 0..<"), "\(blind.stderr)")
+        }
+    }
+
+    @Test("History from the log alone folds membership from the log start, however far back its page window starts")
+    func logHistorySeeded() async throws {
+        try await withChatCluster(partitions: 1) { fixture, root in
+            let filler = RandomChatLog(seed: 3, count: 3000, rooms: ["filler"])
+            _ = try await fixture.produce(
+                [Self.event("ann", 0, .membership(.create(kind: .private, title: nil, owner: "ann", members: ["bob"]))).encoded()]
+                    + (0..<3000).map(filler.value(at:))
+                    + [Self.event("dan", 50, .message(cmid: "d1", body: "intruder")), Self.event("bob", 51, .message(cmid: "b1", body: "member"))].map {
+                        $0.encoded()
+                    })
+            let history = try await fixture.history(root: root, span: 100)
+            // A one-message page folds the newest 2000 records: the creation is before them.
+            #expect(try await history.log.page(room: Self.vault, before: nil, limit: 1).messages.map(\.body) == ["member"])
+            #expect(try await history.log.page(room: Self.vault, before: nil, limit: 5).messages.map(\.body) == ["member"])
+            #expect(try await history.page(room: Self.vault, before: nil, limit: 5).messages.map(\.body) == ["member"], "no snapshots: the log")
         }
     }
 }
