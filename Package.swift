@@ -203,6 +203,7 @@ let package = Package(
             name: "HistoryTests",
             dependencies: [
                 "ChatHistory", "ChatCompactor", "ChatDomain", "ChatTestSupport", "ChatFanout", "ChatServer", "ChatGateway", "Kafka",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -90,14 +90,40 @@ final class PartitionCompactor: @unchecked Sendable {
                 }
             }
             let start = manifest.coveredEnd ?? watermarks.low
+            let roomStates = try await membershipStates(of: manifest, partition: partition, directory: directory)
+            if manifest.segments.isEmpty, start > 0 {
+                logger.warning(
+                    "compacting from the log start: membership events retention deleted before are lost, rooms created earlier look public",
+                    metadata: ["partition": "\(partition)", "from": "\(start)"])
+            }
             let compactor = PartitionCompactor(
                 partition: partition, directory: directory, configuration: configuration, logger: logger, lock: lock, manifest: manifest,
-                fold: SegmentFold(from: start, span: configuration.duplicateSpan, window: window, partition: partition))
+                fold: SegmentFold(from: start, span: configuration.duplicateSpan, window: window, roomStates: roomStates, partition: partition))
             try await compactor.collectGarbage()
             return compactor
         } catch {
             lock.release()
             throw error
+        }
+    }
+
+    /// Every room's state where the manifest ends, from the membership events of all its segments.
+    ///
+    /// - Throws: ``SnapshotError`` when a segment cannot be read: folding on with a room's state
+    ///   unknown would write wrong verdicts into every later segment.
+    private static func membershipStates(of manifest: PartitionManifest, partition: Int32, directory: SnapshotDirectory) async throws
+        -> [RoomName: RoomState]
+    {
+        let segments = manifest.segments
+        return try await SnapshotIO.run {
+            var journal = MembershipJournal(partition: partition)
+            for descriptor in segments {
+                let reader = try SegmentReader.open(
+                    path: directory.segmentPath(partition, file: descriptor.file), descriptor: descriptor, partition: partition, epoch: directory.epoch)
+                defer { reader.close() }
+                for event in try reader.membershipEvents() { journal.append(event) }
+            }
+            return journal.current
         }
     }
 
@@ -121,7 +147,8 @@ final class PartitionCompactor: @unchecked Sendable {
         logger.error(
             "the log lost records before the compactor folded them: history has a gap",
             metadata: ["partition": "\(partition)", "from": "\(fold.to)", "to": "\(offset)"])
-        fold = SegmentFold(from: offset, span: configuration.duplicateSpan, window: fold.window, partition: partition)
+        // The states are kept too: the lost records' membership changes are unknown, as are their posts.
+        fold = SegmentFold(from: offset, span: configuration.duplicateSpan, window: fold.window, roomStates: fold.roomStates, partition: partition)
         return written
     }
 
@@ -164,7 +191,8 @@ final class PartitionCompactor: @unchecked Sendable {
         let owner = partition
         try await SnapshotIO.run { try replacement.write(to: folder) { try hook?(.manifestWritten, owner) } }
         manifest = next
-        fold = SegmentFold(from: contents.to, span: configuration.duplicateSpan, window: contents.window, partition: partition)
+        fold = SegmentFold(
+            from: contents.to, span: configuration.duplicateSpan, window: contents.window, roomStates: fold.roomStates, partition: partition)
         pendingSince = nil
         try configuration.crashHook?(.manifestReplaced, partition)
         return contents.to

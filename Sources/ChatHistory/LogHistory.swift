@@ -18,9 +18,12 @@ public struct LogHistory: Sendable {
     public let scanLimit: Int64
     /// The membership states of a partition's rooms just before an offset, which a fold starting
     /// there needs (``PartitionLogFold``'s `roomStates`): a gateway sets the fan-out's
-    /// (`Fanout.roomStates(partition:before:)`). Without it, folds start with no room states, which
-    /// is right only from the log's first offset.
+    /// (`Fanout.roomStates(partition:before:)`, which also knows what only snapshots hold).
+    /// Without it, ``membership`` folds them from the log start.
     public var roomStates: (@Sendable (_ partition: Int32, _ before: Int64) async throws -> [RoomName: RoomState])?
+    /// The room states a fold that starts after the log start is seeded with, when ``roomStates``
+    /// is not set.
+    public let membership: LogMembership
 
     public init(reader: PartitionRangeReader, admin: KafkaAdmin, partitioner: RoomPartitioner, duplicateSpan: Int64, scanLimit: Int64 = 100_000) {
         self.reader = reader
@@ -28,6 +31,7 @@ public struct LogHistory: Sendable {
         self.partitioner = partitioner
         self.duplicateSpan = duplicateSpan
         self.scanLimit = max(1, scanLimit)
+        self.membership = LogMembership(reader: reader, duplicateSpan: duplicateSpan)
     }
 
     /// The newest `limit` visible messages of `room` before offset `before` (all, when `nil`).
@@ -60,7 +64,7 @@ public struct LogHistory: Sendable {
     public func message(at offset: Int64, room: RoomName, partition: Int32, watermarks: KafkaWatermarks) async throws -> ChatMessage? {
         guard offset >= watermarks.low, offset < watermarks.high else { return nil }
         let to = watermarks.high - offset <= scanLimit ? watermarks.high : offset + 1
-        var fold = try await roomFold(room, partition: partition, from: offset)
+        var fold = try await roomFold(room, partition: partition, from: offset, low: watermarks.low)
         for try await record in reader.records(partition: partition, from: offset, to: to) { fold.apply(offset: record.offset, value: record.value) }
         return fold.timeline(of: room)?.message(at: offset)
     }
@@ -69,15 +73,17 @@ public struct LogHistory: Sendable {
     /// The scan starts `duplicateSpan` earlier so that retries of earlier posts are recognised.
     public func visibleMessages(room: RoomName, partition: Int32, from: Int64, to: Int64, low: Int64) async throws -> [ChatMessage] {
         let start = max(low, from - duplicateSpan)
-        var fold = try await roomFold(room, partition: partition, from: start)
+        var fold = try await roomFold(room, partition: partition, from: start, low: low)
         for try await record in reader.records(partition: partition, from: start, to: to) { fold.apply(offset: record.offset, value: record.value) }
         return (fold.timeline(of: room)?.visibleMessages ?? []).filter { $0.offset >= from }
     }
 
-    /// The log fold history reads with: the room's messages kept, its window cold at `from`.
-    func roomFold(_ room: RoomName, partition: Int32, from: Int64) async throws -> PartitionLogFold {
+    /// The log fold history reads with: the room's messages kept, its window cold at `from`, the
+    /// room states those at `from`.
+    func roomFold(_ room: RoomName, partition: Int32, from: Int64, low: Int64) async throws -> PartitionLogFold {
+        let all = try await roomStates?(partition, from) ?? membership.states(partition: partition, before: from, low: low)
         // Only the room's own state matters to a fold that reports the room alone.
-        let states = try await roomStates?(partition, from).filter { $0.key == room } ?? [:]
+        let states = all.filter { $0.key == room }
         return PartitionLogFold(partition: partition, from: from, span: duplicateSpan, roomStates: states, rooms: .only(room), keepsMessages: true)
     }
 }

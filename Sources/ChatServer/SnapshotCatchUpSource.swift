@@ -29,7 +29,7 @@ public struct SnapshotCatchUpSource: CatchUpSource {
     }
 
     public func membership(partition: Int32) async throws -> MembershipSeed? {
-        // Until segments store membership events (in progress), they hold none.
-        nil
+        guard let membership = try await store.membership(partition: partition) else { return nil }
+        return MembershipSeed(events: membership.events, to: membership.to)
     }
 }

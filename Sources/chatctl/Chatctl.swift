@@ -6,5 +6,7 @@ struct Chatctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chatctl",
         abstract: "Operate a Kafka chat deployment.",
-        subcommands: [EmbeddedKafkaCommand.self, LagCommand.self, TopicsCommand.self, ReplayCommand.self, CompactCommand.self])
+        subcommands: [
+            EmbeddedKafkaCommand.self, LagCommand.self, TopicsCommand.self, ReplayCommand.self, CompactCommand.self, RoomsCommand.self,
+        ])
 }

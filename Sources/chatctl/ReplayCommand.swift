@@ -151,12 +151,14 @@ struct ReplayCommand: AsyncParsableCommand {
         for event in compacted where range.contains(offset: event.offset, timestamp: event.event.timestamp) {
             printer.event(event, source: "snapshot")
         }
-        let window = try await SnapshotIO.run { () -> [WindowEntry] in
-            guard let last = snapshotLayers.last as? SegmentRoomLayer else { return [] }
-            return try last.reader.window()
+        let (window, states) = try await SnapshotIO.run { () -> ([WindowEntry], [RoomName: RoomState]) in
+            let states = MembershipJournal(partition: partition, events: try Self.membershipEvents(of: snapshotLayers)).current
+            guard let last = snapshotLayers.last as? SegmentRoomLayer else { return ([], states) }
+            return (try last.reader.window(), states)
         }
         let start = max(tailFrom, watermarks.low)
-        var fold = PartitionLogFold(partition: partition, from: start, span: options.duplicateSpan, window: window, rooms: .only(room))
+        var fold = PartitionLogFold(
+            partition: partition, from: start, span: options.duplicateSpan, window: window, roomStates: states, rooms: .only(room))
         var tail: [FoldedEvent] = []
         for try await record in history.log.reader.records(partition: partition, from: start, to: watermarks.high) {
             if let folded = fold.apply(offset: record.offset, value: record.value) { tail.append(folded) }
@@ -172,12 +174,14 @@ struct ReplayCommand: AsyncParsableCommand {
         _ printer: ReplayPrinter, view: RoomHistoryView, kafka: KafkaConfiguration, room: RoomName, partition: Int32,
         from offset: Int64, logger: Logger
     ) async throws {
-        let window = try await SnapshotIO.run { () -> [WindowEntry] in
-            guard let tail = view.layers.last as? MemoryRoomLayer else { return [] }
-            return tail.contents.window
+        let (window, states) = try await SnapshotIO.run { () -> ([WindowEntry], [RoomName: RoomState]) in
+            guard let tail = view.layers.last as? MemoryRoomLayer else { return ([], [:]) }
+            let events = try Self.membershipEvents(of: view.layers.dropLast()) + tail.contents.membershipEvents
+            return (tail.contents.window, MembershipJournal(partition: partition, events: events).current)
         }
         // Duplicate verdicts only: following runs until interrupted, so no message is kept.
-        var fold = PartitionLogFold(partition: partition, from: offset, span: options.duplicateSpan, window: window, rooms: .only(room))
+        var fold = PartitionLogFold(
+            partition: partition, from: offset, span: options.duplicateSpan, window: window, roomStates: states, rooms: .only(room))
         let consumer = try KafkaConsumer(configuration: kafka, bufferCapacity: 1000, logger: logger)
         try await consumer.assign([KafkaTopicPartition(topic: ChatTopics.rooms, partition: partition, offset: .exact(offset))])
         for try await record in consumer.records {
@@ -189,6 +193,14 @@ struct ReplayCommand: AsyncParsableCommand {
             }
             printer.flush()
         }
+    }
+}
+
+extension ReplayCommand {
+    /// The membership events the snapshot layers hold, offset order: what a fold of the log after
+    /// them is seeded with. Blocks (SQLite).
+    static func membershipEvents(of layers: some Sequence<any RoomLayer>) throws -> [LoggedRoomEvent] {
+        try layers.compactMap { ($0 as? SegmentRoomLayer)?.reader }.flatMap { try $0.membershipEvents() }
     }
 }
 

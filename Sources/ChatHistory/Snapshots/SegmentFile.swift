@@ -9,7 +9,11 @@ import GRDB
 /// the manifest lists it), closed, fsynced and hashed; the caller renames it into place.
 public enum SegmentFile {
     /// Version of the schema below, stored in the `segment` table.
-    public static let format = 1
+    ///
+    /// 2 added the `membership` table and the amendments' `authority` column. Format-1 files stay
+    /// readable: they hold no membership events and only amendments on their authors' authority
+    /// (nothing else was written before membership existed).
+    public static let format = 2
 
     /// Describes the segment being written.
     public struct Header: Sendable, Equatable {
@@ -47,7 +51,9 @@ public enum SegmentFile {
             body TEXT NOT NULL, ts INTEGER NOT NULL, edited INTEGER NOT NULL);
         CREATE TABLE amendments (
             event_offset INTEGER PRIMARY KEY, room TEXT NOT NULL, author TEXT NOT NULL, target TEXT NOT NULL,
-            kind TEXT NOT NULL CHECK (kind IN ('edit', 'delete')), body TEXT, ts INTEGER NOT NULL, pending INTEGER NOT NULL);
+            kind TEXT NOT NULL CHECK (kind IN ('edit', 'delete')), body TEXT, ts INTEGER NOT NULL, pending INTEGER NOT NULL,
+            authority TEXT NOT NULL DEFAULT 'user');
+        CREATE TABLE membership (event_offset INTEGER PRIMARY KEY, room TEXT NOT NULL, event TEXT NOT NULL);
         CREATE TABLE duplicate_window (
             post_offset INTEGER PRIMARY KEY, room TEXT NOT NULL, author TEXT NOT NULL, cmid TEXT NOT NULL, ts INTEGER NOT NULL);
         CREATE TABLE posts (
@@ -62,7 +68,8 @@ public enum SegmentFile {
         INSERT INTO rooms
             SELECT room, SUM(counted), MIN(first_msg), MAX(last_msg) FROM (
                 SELECT room, 1 AS counted, msg_offset AS first_msg, msg_offset AS last_msg FROM messages
-                UNION ALL SELECT room, 0, NULL, NULL FROM amendments)
+                UNION ALL SELECT room, 0, NULL, NULL FROM amendments
+                UNION ALL SELECT room, 0, NULL, NULL FROM membership)
             GROUP BY room;
         """
 
@@ -78,11 +85,16 @@ public enum SegmentFile {
                 for row in contents.messages {
                     try message.execute(arguments: [row.offset, row.room.value, row.cmid, row.from, row.body, row.timestamp, row.edited])
                 }
-                let amendment = try db.makeStatement(sql: "INSERT INTO amendments VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+                let amendment = try db.makeStatement(sql: "INSERT INTO amendments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
                 for row in contents.amendments {
                     try amendment.execute(arguments: [
                         row.offset, row.room, row.author, row.target, row.kind.rawValue, row.body, row.timestamp, row.pending,
+                        row.authority.rawValue,
                     ])
+                }
+                let membership = try db.makeStatement(sql: "INSERT INTO membership VALUES (?, ?, ?)")
+                for logged in contents.membershipEvents {
+                    try membership.execute(arguments: [logged.offset, logged.event.room.value, String(decoding: logged.event.encoded(), as: UTF8.self)])
                 }
                 try insertWindow(contents.window, into: "duplicate_window", db)
                 try insertWindow(contents.posts, into: "posts", db)
@@ -97,7 +109,9 @@ public enum SegmentFile {
     /// Merges consecutive segments (offset order, no gaps) into one new file at `path`.
     ///
     /// Pending amendments of a later input whose target now lies inside the merged range are
-    /// decided: applied to their target, or dropped when the rule ignores them.
+    /// decided: applied to their target, or dropped when the rule ignores them. Every membership
+    /// event of every input is kept: a ban from long ago still refuses today's posts. Inputs of an
+    /// older format are read as that format stored them.
     public static func merge(inputs: [String], header: Header, to path: String) throws -> Summary {
         precondition(!inputs.isEmpty)
         try? FileManager.default.removeItem(atPath: path)
@@ -107,9 +121,16 @@ public enum SegmentFile {
             try prepare(db, header: header)
             for (index, input) in inputs.enumerated() {
                 try db.execute(sql: "ATTACH DATABASE ? AS source", arguments: [input])
+                let sourceFormat = try Int.fetchOne(db, sql: "SELECT CAST(value AS INTEGER) FROM source.segment WHERE key = 'format'") ?? 1
                 try db.inTransaction {
                     try db.execute(sql: "INSERT INTO messages SELECT * FROM source.messages")
-                    try db.execute(sql: "INSERT INTO amendments SELECT * FROM source.amendments")
+                    if sourceFormat >= 2 {
+                        try db.execute(sql: "INSERT INTO amendments SELECT * FROM source.amendments")
+                        try db.execute(sql: "INSERT INTO membership SELECT * FROM source.membership")
+                    } else {
+                        try db.execute(
+                            sql: "INSERT INTO amendments (\(Self.formatOneAmendmentColumns)) SELECT \(Self.formatOneAmendmentColumns) FROM source.amendments")
+                    }
                     try db.execute(sql: "INSERT INTO posts SELECT * FROM source.posts")
                     if index == inputs.count - 1 {
                         try db.execute(sql: "INSERT INTO duplicate_window SELECT * FROM source.duplicate_window")
@@ -129,6 +150,9 @@ public enum SegmentFile {
         try queue.close()
         return try seal(path: path, messages: counts.messages, amendments: counts.amendments)
     }
+
+    /// The amendments' columns in format 1 (``authority`` came with format 2, `user` for older rows).
+    static let formatOneAmendmentColumns = "event_offset, room, author, target, kind, body, ts, pending"
 
     private static func prepare(_ db: Database, header: Header) throws {
         // The file is private until its manifest lists it, and is fsynced and hashed as a whole.
@@ -209,10 +233,28 @@ enum SegmentRows {
         let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
         while let row = try rows.next() {
             let kindText: String = row[4]
+            // Format-1 rows have no authority column: they were all written on the author's own.
+            let authorityText: String? = row.count > 8 ? row[8] : nil
+            // An authority this version does not know grants nothing.
+            let authority = authorityText.map { EventAuthority(rawValue: $0) ?? .user } ?? .user
             result.append(
                 SnapshotAmendment(
                     offset: row[0], room: row[1], author: row[2], target: row[3], kind: SnapshotAmendment.Kind(rawValue: kindText) ?? .edit,
-                    body: row[5], timestamp: row[6], pending: row[7]))
+                    body: row[5], timestamp: row[6], pending: row[7], authority: authority))
+        }
+        return result
+    }
+
+    /// The stored membership events (format 2 and later), offset order; a row that does not decode
+    /// as this version's room event is skipped, as every reader of the log skips such a record.
+    static func membership(_ db: Database, partition: Int32) throws -> [LoggedRoomEvent] {
+        guard try db.tableExists("membership") else { return [] }
+        var result: [LoggedRoomEvent] = []
+        let rows = try Row.fetchCursor(db, sql: "SELECT event_offset, event FROM membership ORDER BY event_offset")
+        while let row = try rows.next() {
+            let text: String = row[1]
+            guard let event = RoomEvent(decoding: Array(text.utf8)), case .membership = event.kind else { continue }
+            result.append(LoggedRoomEvent(event: event, partition: partition, offset: row[0]))
         }
         return result
     }

@@ -15,14 +15,22 @@ public struct SegmentContents: Sendable, Equatable {
     /// Every visible (non-duplicate) post of the range, deleted ones included, offset order: with
     /// the previous segment's window they give the duplicate window at any offset of the range.
     public var posts: [WindowEntry]
+    /// Every visible membership event of the range, of any room, offset order: with those of the
+    /// earlier segments they give every room's state at any offset (``MembershipJournal``), so a
+    /// room whose creation left retention long ago still knows its members.
+    public var membershipEvents: [LoggedRoomEvent]
 
-    public init(from: Int64, to: Int64, messages: [ChatMessage], amendments: [SnapshotAmendment], window: [WindowEntry], posts: [WindowEntry]) {
+    public init(
+        from: Int64, to: Int64, messages: [ChatMessage], amendments: [SnapshotAmendment], window: [WindowEntry], posts: [WindowEntry],
+        membershipEvents: [LoggedRoomEvent] = []
+    ) {
         self.from = from
         self.to = to
         self.messages = messages
         self.amendments = amendments
         self.window = window
         self.posts = posts
+        self.membershipEvents = membershipEvents
     }
 }
 
@@ -46,12 +54,19 @@ public struct SegmentFold: Sendable {
     /// - Parameters:
     ///   - from: the first offset of the run.
     ///   - window: the duplicate window at `from` (the previous segment's), offset order.
-    public init(from: Int64, span: Int64, window: [WindowEntry], room: RoomName? = nil, partition: Int32 = 0) {
+    ///   - roomStates: every room's membership state at `from` (the previous segments' membership
+    ///     events folded, ``MembershipJournal``); empty only when `from` is the log's first offset.
+    public init(
+        from: Int64, span: Int64, window: [WindowEntry], roomStates: [RoomName: RoomState] = [:], room: RoomName? = nil, partition: Int32 = 0
+    ) {
         self.room = room
         self.fold = PartitionLogFold(
-            partition: partition, from: from, span: span, window: window, rooms: room.map { .only($0) } ?? .all, keepsMessages: true,
-            keepsPosts: true)
+            partition: partition, from: from, span: span, window: window, roomStates: roomStates, rooms: room.map { .only($0) } ?? .all,
+            keepsMessages: true, keepsPosts: true, keepsMembershipEvents: true)
     }
+
+    /// Every room's membership state at ``to``: what the next run is seeded with.
+    public var roomStates: [RoomName: RoomState] { fold.roomStates }
 
     public var isEmpty: Bool { fold.isEmpty }
 
@@ -75,6 +90,8 @@ public struct SegmentFold: Sendable {
 
     /// The folded run.
     public func contents() -> SegmentContents {
-        SegmentContents(from: from, to: to, messages: fold.visibleMessages, amendments: amendments, window: fold.window, posts: fold.posts)
+        SegmentContents(
+            from: from, to: to, messages: fold.visibleMessages, amendments: amendments, window: fold.window, posts: fold.posts,
+            membershipEvents: fold.membershipEvents)
     }
 }

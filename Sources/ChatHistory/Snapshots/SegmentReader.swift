@@ -6,11 +6,14 @@ import GRDB
 public final class SegmentReader: Sendable {
     public let descriptor: SegmentDescriptor
     public let path: String
+    /// The partition the segment was folded from (its header says so; ``open(path:descriptor:partition:epoch:)`` checks it).
+    public let partition: Int32
     private let queue: DatabaseQueue
 
-    private init(descriptor: SegmentDescriptor, path: String, queue: DatabaseQueue) {
+    private init(descriptor: SegmentDescriptor, path: String, partition: Int32, queue: DatabaseQueue) {
         self.descriptor = descriptor
         self.path = path
+        self.partition = partition
         self.queue = queue
     }
 
@@ -51,7 +54,7 @@ public final class SegmentReader: Sendable {
         guard let format = header["format"].flatMap(Int.init), format <= SegmentFile.format else {
             throw SnapshotError.incompatible("\(path) has segment format \(header["format"] ?? "?"); upgrade this build")
         }
-        return SegmentReader(descriptor: descriptor, path: path, queue: queue)
+        return SegmentReader(descriptor: descriptor, path: path, partition: partition, queue: queue)
     }
 
     /// The room's messages before `offset`, newest first.
@@ -112,6 +115,13 @@ public final class SegmentReader: Sendable {
         }
     }
 
+    /// The segment's visible membership events, offset order (none in a format-1 file, written
+    /// before membership existed).
+    public func membershipEvents() throws -> [LoggedRoomEvent] {
+        let partition = self.partition
+        return try queue.read { db in try SegmentRows.membership(db, partition: partition) }
+    }
+
     /// Everything the segment holds (tests and tools).
     public func contents() throws -> SegmentContents {
         try queue.read { db in
@@ -120,7 +130,8 @@ public final class SegmentReader: Sendable {
                 messages: try SegmentRows.messages(db, sql: "SELECT * FROM messages ORDER BY msg_offset", arguments: []),
                 amendments: try SegmentRows.amendments(db, sql: "SELECT * FROM amendments ORDER BY event_offset", arguments: []),
                 window: try SegmentRows.window(db),
-                posts: try SegmentRows.window(db, sql: "SELECT * FROM posts ORDER BY post_offset"))
+                posts: try SegmentRows.window(db, sql: "SELECT * FROM posts ORDER BY post_offset"),
+                membershipEvents: try SegmentRows.membership(db, partition: partition))
         }
     }
 

@@ -60,17 +60,23 @@ public struct SnapshotHistory: Sendable {
                 "history has a gap: the log lost offsets before the compactor folded them",
                 metadata: ["partition": "\(partition)", "from": "\(tailFrom)", "to": "\(watermarks.low)"])
         }
-        let window = try await SnapshotIO.run { try last.window() }
-        let tail = try await foldTail(room: room, partition: partition, from: tailFrom, to: watermarks.high, low: watermarks.low, window: window)
+        let (window, membership) = try await SnapshotIO.run { (try last.window(), try layers.membership()) }
+        // The room's state at the tail's start comes from every membership event the snapshots
+        // kept: its creation may be long past the log start.
+        let tail = try await foldTail(
+            room: room, partition: partition, from: tailFrom, to: watermarks.high, low: watermarks.low, window: window,
+            roomStates: membership?.states(partition: partition) ?? [:])
         let segments: [any RoomLayer] = layers.valid.map { SegmentRoomLayer(reader: $0, room: room.value) }
         return try await SnapshotIO.run { try RoomHistoryView(room: room, layers: segments + [MemoryRoomLayer(contents: tail, room: room.value)]) }
     }
 
-    /// Folds the room's records of `from..<to` (the window being the one at `from`).
-    public func foldTail(room: RoomName, partition: Int32, from: Int64, to: Int64, low: Int64, window: [WindowEntry]) async throws
-        -> SegmentContents
-    {
-        var fold = SegmentFold(from: from, span: log.duplicateSpan, window: window, room: room, partition: partition)
+    /// Folds the room's records of `from..<to` (the window and room states being the ones at
+    /// `from`; empty states only when `from` is the log's first offset, or when the snapshots
+    /// that held the earlier membership events are gone).
+    public func foldTail(
+        room: RoomName, partition: Int32, from: Int64, to: Int64, low: Int64, window: [WindowEntry], roomStates: [RoomName: RoomState] = [:]
+    ) async throws -> SegmentContents {
+        var fold = SegmentFold(from: from, span: log.duplicateSpan, window: window, roomStates: roomStates, room: room, partition: partition)
         for try await record in log.reader.records(partition: partition, from: max(from, low), to: to) {
             fold.apply(offset: record.offset, value: record.value)
         }
