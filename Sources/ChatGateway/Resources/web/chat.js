@@ -89,7 +89,10 @@ export class Chat extends EventTarget {
       room.peer = peer;
       this.rooms.set(name, room);
       if (this.connection.connected) this.#join(room);
-    } else if (room.removed) {
+    } else if (peer && !room.peer) {
+      room.peer = peer;
+    }
+    if (room.removed) {
       // Asked again after a kick: try (a public room may be joined again; else the server says why).
       room.removed = null;
       if (this.connection.connected) this.#join(room);
@@ -110,6 +113,9 @@ export class Chat extends EventTarget {
       return `Cannot create #${name}: ${explain(error, name)}`;
     }
     this.join(name);
+    // Joined before it was created (a room never created is public): its kind and owner changed.
+    const room = this.rooms.get(name);
+    if (room?.joined) this.#refreshMembers(room);
     return null;
   }
 
@@ -403,9 +409,10 @@ export class Chat extends EventTarget {
     room.passed(frame.cursor);
     const by = typeof frame.by === 'string' ? frame.by : '';
     if (frame.user === this.me && (frame.change === 'removed' || frame.change === 'banned')) {
-      room.removed = { change: frame.change, by, until: typeof frame.until === 'number' ? frame.until : null };
-      room.setModerates(false);
-      this.#notice(frame.change === 'banned' ? `You were banned from ${room.label} by ${by}.` : `You were removed from ${room.label} by ${by}.`);
+      // The server ends our subscription with `left` next; a public room may keep it (we
+      // stay a visitor), so only `left` ends the room here.
+      room.removal = { change: frame.change, by, until: typeof frame.until === 'number' ? frame.until : null };
+      this.#refreshMembers(room);
     } else {
       if (frame.user === this.me && frame.change === 'muted' && typeof frame.until === 'number' && frame.until > Date.now()) {
         this.#notice(`You are muted in ${room.label} until ${new Date(frame.until).toLocaleString()}.`);
@@ -488,7 +495,12 @@ export class Chat extends EventTarget {
         // event removing us, or when the room stopped admitting us).
         if (!room) return;
         room.joined = false;
-        room.removed ??= { change: 'left', by: '', until: null };
+        room.removed = room.removal ?? { change: 'left', by: '', until: null };
+        room.removal = null;
+        room.setModerates(false);
+        if (room.removed.change === 'banned') this.#notice(`You were banned from ${room.label}${room.removed.by ? ` by ${room.removed.by}` : ''}.`);
+        else if (room.removed.change === 'removed') this.#notice(`You were removed from ${room.label}${room.removed.by ? ` by ${room.removed.by}` : ''}.`);
+        else this.#notice(`You are no longer in ${room.label}.`);
         this.#emit('rooms');
         this.#emit('members', room);
         if (room === this.current) this.#emit('change', { room, prepend: false });

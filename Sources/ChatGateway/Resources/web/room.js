@@ -47,6 +47,8 @@ export class Room {
     this.peer = null;
     /** Set when the server ended our subscription (kicked or banned): { change, by, until }. */
     this.removed = null;
+    /** The `member` event that removed us, until the `left` that follows it. */
+    this.removal = null;
     /** Why the member list could not be read (not_member...), or null. */
     this.membersError = null;
     this.membersTimer = null;
