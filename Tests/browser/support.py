@@ -20,6 +20,7 @@ from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHATD = pathlib.Path(os.environ.get("CHATD", ROOT / ".build" / "debug" / "chatd"))
@@ -359,6 +360,27 @@ class ChatPage:
             "const row = Array.from(document.querySelectorAll('[data-testid=member]')).find((e) => e.dataset.user === arguments[0]);"
             "return row ? row.querySelector(`[data-testid=${arguments[1]}]`) : null;", user, testid),
             message=f"{testid} of {user}")
+
+    def click_member_control(self, user: str, testid: str):
+        """Clicks a button of `user`'s row in the members panel (again if a member event redrew it)."""
+        for _ in range(5):
+            try:
+                button = self.member_control(user, testid)
+                button.click()
+                return button
+            except StaleElementReferenceException:
+                time.sleep(0.1)
+        raise AssertionError(f"could not click {testid} of {user}")
+
+    def set_member_role(self, user: str, role: str) -> None:
+        """Picks `role` in `user`'s role select (owners)."""
+        for _ in range(5):
+            try:
+                Select(self.member_control(user, "member-role-select")).select_by_value(role)
+                return
+            except StaleElementReferenceException:
+                time.sleep(0.1)
+        raise AssertionError(f"could not set the role of {user}")
 
     def moderate(self, user: str, action: str = "invite") -> None:
         """Invite, ban or unban `user` with the members panel's form (owners and moderators)."""

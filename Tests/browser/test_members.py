@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
 
 from support import unique, wait_until
 
@@ -56,7 +55,7 @@ def test_a_moderator_deletes_another_users_message(server, browsers):
     alice.moderate("carol", "invite")
     alice.wait_members({("alice", "owner"), ("bob", "member"), ("carol", "member")})
     # The owner makes carol a moderator.
-    Select(alice.member_control("carol", "member-role-select")).select_by_value("moderator")
+    alice.set_member_role("carol", "moderator")
     alice.wait_members({("alice", "owner"), ("bob", "member"), ("carol", "moderator")})
 
     bob = browsers(server, "bob").join(room)
@@ -86,7 +85,7 @@ def test_kick_ends_the_kicked_users_room(server, browsers):
     bob.wait_texts(["welcome"])
     assert bob.find("composer").is_enabled()
 
-    alice.member_control("bob", "member-kick").click()
+    alice.click_member_control("bob", "member-kick")
     removed = wait_until(lambda: bob.find("room-removed").is_displayed() and bob.find("room-removed"),
                          message="bob's page saying he was removed")
     assert "removed" in removed.text and "alice" in removed.text
@@ -115,7 +114,7 @@ def test_a_dm_opened_from_the_member_list(server, browsers):
     bob.open_members()
     bob.wait_members({("alice", "owner"), ("bob", "member")})
 
-    bob.member_control("alice", "member-dm").click()
+    bob.click_member_control("alice", "member-dm")
     direct = wait_until(lambda: (name := bob.current_room()) and name.startswith("dm.") and name, message="bob's DM room shown")
     bob.wait_joined(direct)
     assert bob.find("room-title").text == "@alice"
@@ -124,7 +123,7 @@ def test_a_dm_opened_from_the_member_list(server, browsers):
     bob.send("hi alice, just us")
 
     # Alice opens the same pair's room from her list: one room per pair, whoever opens it.
-    alice.member_control("bob", "member-dm").click()
+    alice.click_member_control("bob", "member-dm")
     wait_until(lambda: alice.current_room() == direct, message="alice's DM room is bob's")
     alice.wait_joined(direct)
     alice.wait_texts(["hi alice, just us"])
@@ -162,7 +161,7 @@ def test_a_muted_member_cannot_send_until_the_mute_ends(server, browsers):
     bob.send("before the mute")
     alice.wait_texts(["before the mute"])
 
-    alice.member_control("bob", "member-mute").click()  # the default duration: an hour
+    alice.click_member_control("bob", "member-mute")  # the default duration: an hour
     time.sleep(1)  # the mute is in the room's log before bob's next send
     bob.send("while muted")
     wait_until(lambda: any("not sent" in e.find_element(By.XPATH, "./ancestor::li").text and "Not allowed" in

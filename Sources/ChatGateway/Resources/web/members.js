@@ -22,14 +22,27 @@ export class MembersPanel {
     this.body = body;
     this.notice = notice;
     this.duration = '3600000';
+    this.chat = null;
+    this.room = null;
+    /** What the panel shows, to skip redrawing the same (a redraw replaces the buttons under the pointer). */
+    this.shown = null;
+    // The forms are made once and moved between redraws: what is typed in them stays.
+    this.moderationForm = this.#moderationForm();
+    this.directForm = this.#directForm();
   }
 
   render(chat, room) {
+    this.chat = chat;
+    this.room = room;
     if (!chat || !room) {
+      this.shown = null;
       this.count.textContent = '';
       this.body.replaceChildren();
       return;
     }
+    const shown = JSON.stringify([chat.me, room.name, room.kind, room.title, room.peer, room.members, room.membersError, Boolean(room.removed), chat.features.members]);
+    if (shown === this.shown) return;
+    this.shown = shown;
     const parts = [];
     if (room.removed) {
       parts.push(el('p', { class: 'hint' }, 'You are no longer in this room.'));
@@ -43,16 +56,10 @@ export class MembersPanel {
       parts.push(...this.#list(chat, room));
     }
     this.count.textContent = room.members && !room.removed ? `(${room.members.length})` : '';
-    parts.push(this.#directForm(chat));
-    // A member event redraws the panel: keep what the user was typing, and the focus.
-    const kept = ['moderate-user', 'dm-user'].map((id) => [id, this.body.querySelector(`#${id}`)?.value]);
-    const focused = this.body.contains(document.activeElement) ? document.activeElement.id : '';
+    parts.push(this.directForm);
+    const focused = this.body.contains(document.activeElement) ? document.activeElement : null;
     this.body.replaceChildren(...parts);
-    for (const [id, value] of kept) {
-      const field = this.body.querySelector(`#${id}`);
-      if (field && value) field.value = value;
-    }
-    if (focused) this.body.querySelector(`#${focused}`)?.focus();
+    if (focused?.isConnected) focused.focus();
   }
 
   #list(chat, room) {
@@ -64,7 +71,7 @@ export class MembersPanel {
       { class: 'room-kind', 'data-testid': 'room-kind', dataset: { kind: room.kind ?? '' } },
       isDirect && room.peer ? `Direct messages with ${room.peer}` : kindNames[room.kind] ?? 'Room',
       room.title ? ` · ${room.title}` : '',
-      mine ? ` · you are ${mine === 'member' ? 'a member' : `a ${mine}`}` : '',
+      mine ? ` · you are ${mine === 'owner' ? 'an owner' : `a ${mine}`}` : '',
     );
     const sorted = [...room.members].sort((a, b) => roles.indexOf(b.role) - roles.indexOf(a.role) || a.user.localeCompare(b.user));
     const items = sorted.map((member) => this.#member(chat, room, member, mine, moderates && !isDirect));
@@ -73,7 +80,7 @@ export class MembersPanel {
       list.append(el('li', { class: 'hint' }, room.kind === 'public' ? 'Anyone may join this room; nobody is listed as a member.' : 'No members.'));
     }
     const parts = [about, list];
-    if (moderates && !isDirect) parts.push(this.#moderationForm(chat, room));
+    if (moderates && !isDirect) parts.push(this.moderationForm);
     return parts;
   }
 
@@ -131,7 +138,7 @@ export class MembersPanel {
   }
 
   /** Invite, ban or unban by user id (someone not in the list: a visitor, a banned user). */
-  #moderationForm(chat, room) {
+  #moderationForm() {
     const user = el('input', { id: 'moderate-user', 'data-testid': 'moderate-user', maxlength: '128', autocomplete: 'off', spellcheck: 'false', placeholder: 'user id' });
     const duration = el('select', { id: 'moderate-duration', 'data-testid': 'moderate-duration' },
       ...durations.map(([value, label]) => el('option', { value, selected: value === this.duration }, label)));
@@ -141,7 +148,8 @@ export class MembersPanel {
     const run = (op, fields) => async () => {
       const name = user.value.trim();
       if (!name) return this.notice('Type a user id first.');
-      const error = await chat.moderate(room, op, name, fields?.() ?? {});
+      if (!this.chat || !this.room) return;
+      const error = await this.chat.moderate(this.room, op, name, fields?.() ?? {});
       if (error) this.notice(error);
       else {
         user.value = '';
@@ -171,7 +179,7 @@ export class MembersPanel {
   }
 
   /** Opens a DM by user id: people who are not in this room's list. */
-  #directForm(chat) {
+  #directForm() {
     const user = el('input', { id: 'dm-user', 'data-testid': 'dm-user', maxlength: '128', autocomplete: 'off', spellcheck: 'false', placeholder: 'user id' });
     const form = el(
       'form',
@@ -183,7 +191,8 @@ export class MembersPanel {
       event.preventDefault();
       const name = user.value.trim();
       if (!name) return this.notice('Type a user id first.');
-      const error = await chat.openDirect(name);
+      if (!this.chat) return;
+      const error = await this.chat.openDirect(name);
       if (error) this.notice(error);
       else user.value = '';
     });
