@@ -113,8 +113,9 @@ export class Chat extends EventTarget {
       return `Cannot create #${name}: ${explain(error, name)}`;
     }
     this.join(name);
-    // Joined before it was created (a room never created is public): its kind and owner changed.
     const room = this.rooms.get(name);
+    if (room && title) room.title = title;
+    // Joined before it was created (a room never created is public): its kind and owner changed.
     if (room?.joined) this.#refreshMembers(room);
     return null;
   }

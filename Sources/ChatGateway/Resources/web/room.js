@@ -73,7 +73,8 @@ export class Room {
   /** Applies a `members` reply (kind, title, members; the peer of a DM). */
   setMembers(reply) {
     this.kind = typeof reply.kind === 'string' ? reply.kind : 'public';
-    this.title = typeof reply.title === 'string' && reply.title ? reply.title : null;
+    // The reply may not carry the title: keep the one we gave when creating the room.
+    if (typeof reply.title === 'string') this.title = reply.title || null;
     const roles = new Set(['owner', 'moderator', 'member']);
     this.members = (Array.isArray(reply.members) ? reply.members : [])
       .filter((m) => m && typeof m.user === 'string')
