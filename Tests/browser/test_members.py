@@ -91,7 +91,7 @@ def test_kick_ends_the_kicked_users_room(server, browsers):
     assert "removed" in removed.text and "alice" in removed.text
     assert removed.get_attribute("data-change") == "removed"
     assert not bob.find("composer").is_enabled()
-    wait_until(lambda: bob.js("return document.querySelector(`[data-testid=room][data-room='${arguments[0]}']`).dataset.joined")
+    wait_until(lambda: bob.js("return document.querySelector(`[data-testid=room][data-room='${arguments[0]}']`).dataset.joined", room)
                == "false", message="bob's room no longer joined")
     alice.wait_members({("alice", "owner")})
 
