@@ -20,6 +20,7 @@ from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHATD = pathlib.Path(os.environ.get("CHATD", ROOT / ".build" / "debug" / "chatd"))
@@ -317,6 +318,83 @@ class ChatPage:
             except StaleElementReferenceException:  # the item was redrawn (an event arrived)
                 time.sleep(0.1)
         raise AssertionError(f"could not click {label} on {text!r}")
+
+    # -- rooms and members
+
+    def create_room(self, room: str, private: bool = False, title: str | None = None) -> "ChatPage":
+        """Creates a room with the sidebar's form (the page joins it) and waits until joined."""
+        self.js("document.getElementById('create').open = true")
+        self.find("create-name").send_keys(room)
+        if title:
+            self.find("create-title").send_keys(title)
+        self.find("create-private" if private else "create-public").click()
+        self.find("create-submit").click()
+        self.wait_joined(room)
+        return self
+
+    def current_room(self) -> str | None:
+        return self.js("const b = document.querySelector('[data-testid=room][aria-current=true]');"
+                       "return b ? b.dataset.room : null;")
+
+    def room_names(self) -> list[str]:
+        return self.js("return Array.from(document.querySelectorAll('[data-testid=room]'), (b) => b.dataset.room)")
+
+    def open_members(self) -> None:
+        self.js("document.getElementById('members').open = true")
+
+    def members(self) -> list[tuple[str, str]]:
+        """(user, role) of each member listed in the members panel of the room shown."""
+        return [tuple(pair) for pair in self.js(
+            "return Array.from(document.querySelectorAll('[data-testid=member]'), (e) => [e.dataset.user, e.dataset.role])")]
+
+    def wait_members(self, expected: set[tuple[str, str]], timeout: float = 20.0) -> None:
+        try:
+            wait_until(lambda: set(self.members()) == expected, timeout=timeout, message=f"members {expected!r}")
+        except AssertionError as error:
+            raise AssertionError(f"{error}; the panel shows {self.members()!r}, notice {self.notice()!r}") from None
+
+    def member_control(self, user: str, testid: str):
+        """A control (member-kick, member-dm, member-role-select...) on `user`'s row of the members panel."""
+        self.open_members()
+        return wait_until(lambda: self.js(
+            "const row = Array.from(document.querySelectorAll('[data-testid=member]')).find((e) => e.dataset.user === arguments[0]);"
+            "return row ? row.querySelector(`[data-testid=${arguments[1]}]`) : null;", user, testid),
+            message=f"{testid} of {user}")
+
+    def click_member_control(self, user: str, testid: str):
+        """Clicks a button of `user`'s row in the members panel (again if a member event redrew it)."""
+        for _ in range(5):
+            try:
+                button = self.member_control(user, testid)
+                button.click()
+                return button
+            except StaleElementReferenceException:
+                time.sleep(0.1)
+        raise AssertionError(f"could not click {testid} of {user}")
+
+    def set_member_role(self, user: str, role: str) -> None:
+        """Picks `role` in `user`'s role select (owners)."""
+        for _ in range(5):
+            try:
+                Select(self.member_control(user, "member-role-select")).select_by_value(role)
+                return
+            except StaleElementReferenceException:
+                time.sleep(0.1)
+        raise AssertionError(f"could not set the role of {user}")
+
+    def moderate(self, user: str, action: str = "invite") -> None:
+        """Invite, ban or unban `user` with the members panel's form (owners and moderators)."""
+        self.open_members()
+        field = wait_until(lambda: self.find_all("moderate-user") and self.find("moderate-user"), message="the moderation form")
+        field.clear()
+        field.send_keys(user)
+        self.find(f"moderate-{action}").click()
+
+    def notice(self) -> str:
+        return self.find("notice").text
+
+    def wait_notice(self, part: str, timeout: float = 20.0) -> str:
+        return wait_until(lambda: part in self.notice() and self.notice(), timeout=timeout, message=f"a notice with {part!r}")
 
     def console(self) -> list[str]:
         try:

@@ -3,6 +3,7 @@
 
 import { Credentials, SignInError } from './auth.js';
 import { Chat } from './chat.js';
+import { MembersPanel } from './members.js';
 import { el, isRoomName, jwtClaims } from './util.js';
 
 const $ = (id) => document.getElementById(id);
@@ -13,6 +14,7 @@ let stickToBottom = true;
 let distanceFromBottom = 0;
 let noticeTimer = null;
 let typingTimer = null;
+const membersPanel = new MembersPanel({ count: $('members-count'), body: $('members-body'), notice: (text) => notice(text) });
 
 // ---- signing in and out
 
@@ -77,6 +79,9 @@ function start(credentials) {
   chat.addEventListener('change', (event) => afterChange(event.detail));
   chat.addEventListener('typing', renderTyping);
   chat.addEventListener('presence', renderPresence);
+  chat.addEventListener('members', (event) => {
+    if (event.detail === chat?.current) renderMembers();
+  });
   chat.addEventListener('notice', (event) => notice(event.detail));
   chat.addEventListener('editrequest', (event) => startEdit(event.detail.room, event.detail.message));
   chat.addEventListener('deleterequest', (event) => confirmDelete(event.detail));
@@ -92,6 +97,7 @@ function start(credentials) {
   renderRooms();
   afterChange({ room: chat.current, prepend: false });
   renderPresence();
+  renderMembers();
   chat.start();
   const wanted = roomInHash();
   if (wanted) chat.join(wanted);
@@ -110,6 +116,30 @@ $('join-form').addEventListener('submit', (event) => {
   }
   $('room-name').value = '';
   chat?.join(name);
+  $('composer').focus();
+});
+
+$('create-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const name = $('create-name').value.trim();
+  if (!isRoomName(name)) {
+    notice('Room names are 1 to 128 letters, digits, dots, underscores or hyphens.');
+    $('create-name').focus();
+    return;
+  }
+  if (name.startsWith('dm.')) {
+    notice('Names starting with dm. are kept for direct messages.');
+    return;
+  }
+  const kind = $('create-form').querySelector('input[name=kind]:checked')?.value ?? 'public';
+  const error = await chat?.create(name, kind, $('create-title').value.trim());
+  if (error) {
+    notice(error);
+    return;
+  }
+  $('create-name').value = '';
+  $('create-title').value = '';
+  $('create').open = false;
   $('composer').focus();
 });
 
@@ -150,7 +180,7 @@ function renderRooms() {
           dataset: { room: room.name, joined: String(room.joined) },
           onclick: () => chat.select(room.name),
         },
-        el('span', { class: 'room-label' }, '#', room.name),
+        el('span', { class: 'room-label' }, room.label),
         badge,
       ),
     );
@@ -192,17 +222,46 @@ function afterChange({ room, prepend }) {
     stickToBottom = true;
     cancelEdit();
   }
-  $('room-title').textContent = room ? `#${room.name}` : 'No room yet';
+  $('room-title').textContent = room ? room.label : 'No room yet';
+  $('room-title').title = room?.title ?? '';
   $('leave').hidden = !room;
-  $('composer').disabled = !room;
-  $('send').disabled = !room;
+  $('composer').disabled = !room || Boolean(room.removed);
+  $('send').disabled = !room || Boolean(room.removed);
+  renderRemoved(room);
   $('load-older').hidden = !room || !room.more;
   $('load-older').disabled = Boolean(room?.loadingHistory);
   $('load-older').textContent = room?.loadingHistory ? 'Loading…' : 'Load older messages';
   $('empty').hidden = !room || room.byId.size > 0 || room.pending.size > 0 || room.loadingHistory;
   if (prepend) log.scrollTop = log.scrollHeight - distanceFromBottom;
   else if (stickToBottom) log.scrollTop = log.scrollHeight;
-  if (switched) renderRooms();
+  if (switched) {
+    renderRooms();
+    renderMembers();
+  }
+}
+
+/** The line saying our subscription was ended (kicked, banned), instead of a composer that works. */
+function renderRemoved(room) {
+  const removed = room?.removed;
+  $('removed').hidden = !removed;
+  if (!removed) {
+    $('removed').textContent = '';
+    return;
+  }
+  $('removed').dataset.change = removed.change;
+  const by = removed.by ? ` by ${removed.by}` : '';
+  const until = typeof removed.until === 'number' ? ` until ${new Date(removed.until).toLocaleString()}` : '';
+  const text = removed.change === 'banned'
+    ? `You were banned from this room${by}${until}.`
+    : removed.change === 'removed'
+      ? `You were removed from this room${by}.`
+      : 'You are no longer in this room.';
+  $('removed').textContent = `${text} Join it again from the box on the left, or leave it.`;
+}
+
+function renderMembers() {
+  membersPanel.render(chat, chat?.current ?? null);
+  $('members').hidden = !chat?.current;
 }
 
 $('load-older').addEventListener('click', () => chat?.loadOlder());

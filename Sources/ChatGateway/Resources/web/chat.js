@@ -4,8 +4,13 @@
 //
 // Events dispatched for the view: `change` (detail: { room, prepend }; `willchange` comes
 // first, so the view can keep its scroll position), `rooms` (the room list, unread counts or
-// the current room changed), `typing`, `presence`, `notice` (detail: text), `state`
-// (connection state), `unauthorized` (detail: reason).
+// the current room changed), `typing`, `presence`, `members` (detail: room; its kind, members
+// or removal changed), `notice` (detail: text), `state` (connection state), `unauthorized`
+// (detail: reason).
+//
+// Rooms and members: `create`, `dm` and the moderation ops are requests whose errors come back
+// as text for the view; a `member` event refreshes the room's member list, and one about us
+// that removes us (kick, ban), followed by `left`, ends the room until the user joins again.
 
 import { Connection, OfflineError } from './connection.js';
 import { Room } from './room.js';
@@ -17,6 +22,17 @@ const typingEvery = 3000;
 const typingShownFor = 6000;
 const readEvery = 1000;
 const quietAfter = 5000;
+const membersAfter = 200;
+const moderationOps = new Set(['invite', 'kick', 'ban', 'unban', 'mute', 'role']);
+
+/** The text shown for a refused request about `room` (not_member and forbidden say what to do). */
+export function explain(error, room) {
+  if (error instanceof OfflineError) return 'Not connected: try again once connected.';
+  const where = room ? (typeof room === 'string' ? `#${room}` : room.label) : 'this room';
+  if (error?.code === 'not_member') return `You are not a member of ${where}: ask an owner or moderator to invite you.`;
+  if (error?.code === 'forbidden') return `Not allowed in ${where}: ${error.message}`;
+  return error?.message ?? String(error);
+}
 
 export class Chat extends EventTarget {
   #saveTimer = null;
@@ -31,7 +47,7 @@ export class Chat extends EventTarget {
     this.rooms = new Map();
     this.current = null;
     /** Optional features: assumed until the server refuses them (checked again on each connection). */
-    this.features = { typing: true, presence: true, read: true };
+    this.features = { typing: true, presence: true, read: true, members: true };
     this.connection = new Connection(credentials);
     this.connection.addEventListener('open', () => this.#connected());
     this.connection.addEventListener('state', (event) => this.#stateChanged(event.detail));
@@ -66,15 +82,71 @@ export class Chat extends EventTarget {
   // ---- rooms
 
   /** Joins a room (or shows it, when joined already). */
-  join(name) {
+  join(name, { peer = null } = {}) {
     let room = this.rooms.get(name);
     if (!room) {
       room = new Room(name, this.me, this.actions);
+      room.peer = peer;
       this.rooms.set(name, room);
       if (this.connection.connected) this.#join(room);
+    } else if (peer && !room.peer) {
+      room.peer = peer;
+    }
+    if (room.removed) {
+      // Asked again after a kick: try (a public room may be joined again; else the server says why).
+      room.removed = null;
+      if (this.connection.connected) this.#join(room);
+      this.#emit('members', room);
     }
     this.select(name);
     this.#save();
+  }
+
+  /** Creates a room and joins it; returns an error text, or null. */
+  async create(name, kind, title) {
+    const frame = { op: 'create', room: name, kind };
+    if (title) frame.title = title;
+    try {
+      await this.connection.request(frame);
+    } catch (error) {
+      if (error?.code === 'forbidden') return `Cannot create #${name}: ${error.message}`;
+      return `Cannot create #${name}: ${explain(error, name)}`;
+    }
+    this.join(name);
+    const room = this.rooms.get(name);
+    if (room && title) room.title = title;
+    // Joined before it was created (a room never created is public): its kind and owner changed.
+    if (room?.joined) this.#refreshMembers(room);
+    return null;
+  }
+
+  /** Opens the direct-message room with `user` (the server creates it the first time); returns an error text, or null. */
+  async openDirect(user) {
+    if (user === this.me) return 'That is you: pick someone else.';
+    let reply;
+    try {
+      reply = await this.connection.request({ op: 'dm', user });
+    } catch (error) {
+      return `Cannot message ${user}: ${explain(error, null)}`;
+    }
+    if (typeof reply.room !== 'string') return `Cannot message ${user}: the server sent no room.`;
+    this.join(reply.room, { peer: user });
+    return null;
+  }
+
+  /**
+   * An owner's or moderator's request about `user` in `room`: `invite`, `kick`, `ban` (fields:
+   * optional `until`), `unban`, `mute` (`until`), `role` (`role`). Returns an error text, or null.
+   */
+  async moderate(room, op, user, fields = {}) {
+    if (!moderationOps.has(op)) return `Unknown action ${op}.`;
+    try {
+      await this.connection.request({ op, room: room.name, user, ...fields });
+    } catch (error) {
+      return explain(error, room);
+    }
+    this.#refreshMembers(room);
+    return null;
   }
 
   select(name) {
@@ -119,8 +191,12 @@ export class Chat extends EventTarget {
         }, 2000);
         return;
       }
-      this.#notice(`Cannot join ${room.name}: ${error.message}`);
-      if (error.code === 'forbidden') this.leave(room.name);
+      if (error.code === 'not_member' || error.code === 'forbidden') {
+        this.#notice(`Cannot join ${room.label}. ${explain(error, room)}`);
+        this.leave(room.name);
+        return;
+      }
+      this.#notice(`Cannot join ${room.label}: ${error.message}`);
       return;
     }
     if (this.rooms.get(room.name) !== room) return;
@@ -141,6 +217,7 @@ export class Chat extends EventTarget {
     this.#emit('rooms');
     this.#emit('change', { room, prepend: false });
     this.#presence(room);
+    this.#members(room);
     this.#flush(room);
     if (room === this.current) this.#markRead(room);
     this.#save();
@@ -178,6 +255,7 @@ export class Chat extends EventTarget {
     const room = this.current;
     const body = text.trim();
     if (!room) return 'Join a room first.';
+    if (room.removed) return `You are no longer in ${room.label}.`;
     if (!body) return 'Type a message first.';
     if (utf8Length(body) > maxBodyBytes) return `Messages are limited to ${maxBodyBytes} bytes.`;
     this.#emit('willchange', { room, prepend: false });
@@ -213,7 +291,7 @@ export class Chat extends EventTarget {
         return;
       } else {
         entry.sending = false;
-        entry.error = error.message;
+        entry.error = explain(error, room);
         room.renderPending(entry, {
           retry: (e) => {
             e.error = null;
@@ -249,7 +327,7 @@ export class Chat extends EventTarget {
     try {
       await this.connection.request({ op: 'delete', room: room.name, msgId: message.msgId });
     } catch (error) {
-      this.#notice(error instanceof OfflineError ? 'Not connected: the message was not deleted.' : error.message);
+      this.#notice(error instanceof OfflineError ? 'Not connected: the message was not deleted.' : explain(error, room));
     }
   }
 
@@ -290,22 +368,83 @@ export class Chat extends EventTarget {
     }, wait);
   }
 
+  // ---- members (optional on the server)
+
+  #members(room) {
+    if (!this.features.members || room.removed) return;
+    this.connection
+      .request({ op: 'members', room: room.name })
+      .then((reply) => {
+        if (this.rooms.get(room.name) !== room) return;
+        room.membersError = null;
+        room.setMembers(reply);
+        this.#emit('members', room);
+        this.#emit('rooms'); // a DM's label is its peer
+        if (room === this.current) this.#emit('change', { room, prepend: false });
+        this.#save();
+      })
+      .catch((error) => {
+        if (error instanceof OfflineError) return;
+        if (error?.code === 'bad_request') {
+          this.#refused('members', error);
+          return;
+        }
+        room.members = null;
+        room.membersError = explain(error, room);
+        room.setModerates(false);
+        this.#emit('members', room);
+      });
+  }
+
+  /** Asks for the member list again soon (several `member` events in a row cost one request). */
+  #refreshMembers(room) {
+    if (room.membersTimer) return;
+    room.membersTimer = setTimeout(() => {
+      room.membersTimer = null;
+      if (this.connection.connected && room.joined && this.rooms.get(room.name) === room) this.#members(room);
+    }, membersAfter);
+  }
+
+  /** A `member` event: about us, it may end the room (then `left` follows); any refreshes the list. */
+  #memberEvent(room, frame) {
+    room.passed(frame.cursor);
+    const by = typeof frame.by === 'string' ? frame.by : '';
+    if (frame.user === this.me && (frame.change === 'removed' || frame.change === 'banned')) {
+      // The server ends our subscription with `left` next; a public room may keep it (we
+      // stay a visitor), so only `left` ends the room here.
+      room.removal = { change: frame.change, by, until: typeof frame.until === 'number' ? frame.until : null };
+      this.#refreshMembers(room);
+    } else {
+      if (frame.user === this.me && frame.change === 'muted' && typeof frame.until === 'number' && frame.until > Date.now()) {
+        this.#notice(`You are muted in ${room.label} until ${new Date(frame.until).toLocaleString()}.`);
+      }
+      this.#refreshMembers(room);
+    }
+    this.#emit('members', room);
+    if (room === this.current) this.#emit('change', { room, prepend: false });
+    this.#save();
+  }
+
   /** An optional request failed: `bad_request` means this server does not have the feature. */
   #refused(feature, error) {
     if (error?.code !== 'bad_request' || !this.features[feature]) return;
     this.features[feature] = false;
     if (feature === 'presence') for (const room of this.rooms.values()) room.online = null;
+    if (feature === 'members') {
+      for (const room of this.rooms.values()) this.#emit('members', room);
+      return;
+    }
     this.#emit(feature === 'presence' ? 'presence' : 'typing');
   }
 
   // ---- connection and events
 
   #connected() {
-    this.features = { typing: true, presence: true, read: true };
+    this.features = { typing: true, presence: true, read: true, members: true };
     const order = [this.current, ...this.rooms.values()].filter((room, i, all) => room && all.indexOf(room) === i);
     for (const room of order) {
       room.joined = false;
-      this.#join(room);
+      if (!room.removed) this.#join(room); // a removed room waits until the user joins it again
     }
     this.#emit('presence');
   }
@@ -349,6 +488,25 @@ export class Chat extends EventTarget {
         room.typers.set(String(frame.user), Date.now() + typingShownFor);
         this.#emit('typing');
         return;
+      case 'member':
+        if (room) this.#memberEvent(room, frame);
+        return;
+      case 'left':
+        // Not the reply to our `leave`: the server ended the subscription (after a `member`
+        // event removing us, or when the room stopped admitting us).
+        if (!room) return;
+        room.joined = false;
+        room.removed = room.removal ?? { change: 'left', by: '', until: null };
+        room.removal = null;
+        room.setModerates(false);
+        if (room.removed.change === 'banned') this.#notice(`You were banned from ${room.label}${room.removed.by ? ` by ${room.removed.by}` : ''}.`);
+        else if (room.removed.change === 'removed') this.#notice(`You were removed from ${room.label}${room.removed.by ? ` by ${room.removed.by}` : ''}.`);
+        else this.#notice(`You are no longer in ${room.label}.`);
+        this.#emit('rooms');
+        this.#emit('members', room);
+        if (room === this.current) this.#emit('change', { room, prepend: false });
+        this.#save();
+        return;
       case 'presence.changed':
         if (!room?.online) return;
         if (frame.status === 'online') room.online.add(String(frame.user));
@@ -361,7 +519,7 @@ export class Chat extends EventTarget {
           // A catch-up read failed and the server dropped that subscription: join again.
           setTimeout(() => {
             if (!this.connection.connected) return;
-            for (const each of this.rooms.values()) if (each.joined) this.#join(each);
+            for (const each of this.rooms.values()) if (each.joined && !each.removed) this.#join(each);
           }, 1000);
         }
         return;

@@ -12,7 +12,7 @@
 
 import { jwtClaims } from './util.js';
 
-const replyOps = new Set(['joined', 'left', 'ack', 'history', 'presence', 'pong', 'authed', 'error']);
+const replyOps = new Set(['joined', 'left', 'ack', 'history', 'presence', 'pong', 'authed', 'members', 'dm', 'error']);
 const pingEvery = 20_000;
 const pongWithin = 10_000;
 

@@ -1,5 +1,6 @@
 // One room as the page sees it: its messages in cursor order, the resume cursor, unread count,
-// sends waiting for their acknowledgement, who is online and typing, and the DOM of its log.
+// sends waiting for their acknowledgement, who is online and typing, its kind and members, and
+// the DOM of its log.
 //
 // Messages are kept per log ("segment": epoch and partition of their cursors). A server whose
 // log was replaced (a new epoch) starts a new segment below a visible break; offsets compare
@@ -37,10 +38,69 @@ export class Room {
     this.byId = new Map();
     /** cmid -> { cmid, body, acked, sending, error, element } */
     this.pending = new Map();
+    /** From the `members` reply: 'public', 'private', 'dm', or null (not known yet). */
+    this.kind = null;
+    this.title = null;
+    /** [{ user, role }] from the last `members` reply, or null (not known or not available). */
+    this.members = null;
+    /** In a DM: the other user (the room's name, `dm.<hex>`, means nothing to people). */
+    this.peer = null;
+    /** Set when the server ended our subscription (kicked or banned): { change, by, until }. */
+    this.removed = null;
+    /** The `member` event that removed us, until the `left` that follows it. */
+    this.removal = null;
+    /** Why the member list could not be read (not_member...), or null. */
+    this.membersError = null;
+    this.membersTimer = null;
+    /** We are an owner or moderator here: others' messages get a Delete button. */
+    this.moderates = false;
 
     this.list = el('ol', { class: 'messages', 'aria-label': `Messages in ${name}` });
     this.pendingList = el('ol', { class: 'messages pending', 'aria-label': 'Sending' });
     this.view = el('div', { class: 'room-view' }, this.list, this.pendingList);
+  }
+
+  /** The name people read: `@peer` for a DM, else `#name`. */
+  get label() {
+    return this.peer ? `@${this.peer}` : `#${this.name}`;
+  }
+
+  /** Our role from the last `members` reply: 'owner', 'moderator', 'member', or null (not a member). */
+  get myRole() {
+    return this.members?.find((m) => m.user === this.me)?.role ?? null;
+  }
+
+  /** Applies a `members` reply (kind, title, members; the peer of a DM). */
+  setMembers(reply) {
+    this.kind = typeof reply.kind === 'string' ? reply.kind : 'public';
+    // The reply may not carry the title: keep the one we gave when creating the room.
+    if (typeof reply.title === 'string') this.title = reply.title || null;
+    const roles = new Set(['owner', 'moderator', 'member']);
+    this.members = (Array.isArray(reply.members) ? reply.members : [])
+      .filter((m) => m && typeof m.user === 'string')
+      .map((m) => ({ user: m.user, role: roles.has(m.role) ? m.role : 'member' }));
+    if (this.kind === 'dm') this.peer = this.members.find((m) => m.user !== this.me)?.user ?? this.peer;
+    this.setModerates(this.myRole === 'owner' || this.myRole === 'moderator');
+  }
+
+  /** Shows or hides the Delete button on others' messages (owners and moderators delete any). */
+  setModerates(moderates) {
+    if (moderates === this.moderates) return;
+    this.moderates = moderates;
+    for (const segment of this.segments) {
+      for (const message of segment.items) {
+        if (message.from === this.me) continue;
+        const fresh = this.#render(message);
+        if (segment !== this.currentSegment) fresh.classList.add('stale');
+        message.element.replaceWith(fresh);
+        message.element = fresh;
+      }
+    }
+  }
+
+  /** Moves the resume cursor past a `member` event (it is part of the room's log). */
+  passed(cursor) {
+    if (!this.seen(cursor) && parseCursor(cursor)) this.cursor = cursor;
   }
 
   // ---- cursors and segments
@@ -188,14 +248,10 @@ export class Room {
   #render(message) {
     const mine = message.from === this.me;
     const time = formatTime(message.ts);
-    const actions = mine
-      ? el(
-          'div',
-          { class: 'actions' },
-          el('button', { type: 'button', class: 'link', onclick: () => this.actions.edit(this, message) }, 'Edit'),
-          el('button', { type: 'button', class: 'link danger', onclick: (e) => this.actions.remove(this, message, e.currentTarget) }, 'Delete'),
-        )
-      : null;
+    const remove = el('button', { type: 'button', class: 'link danger', onclick: (e) => this.actions.remove(this, message, e.currentTarget) }, 'Delete');
+    let actions = null;
+    if (mine) actions = el('div', { class: 'actions' }, el('button', { type: 'button', class: 'link', onclick: () => this.actions.edit(this, message) }, 'Edit'), remove);
+    else if (this.moderates) actions = el('div', { class: 'actions' }, remove);
     return el(
       'li',
       { class: mine ? 'msg mine' : 'msg', dataset: { msgId: message.msgId } },
@@ -290,6 +346,10 @@ export class Room {
     return {
       name: this.name,
       cursor: this.cursor,
+      kind: this.kind,
+      title: this.title,
+      peer: this.peer,
+      removed: this.removed,
       unread: this.unread,
       more: this.more || messages.length < this.segments.reduce((n, s) => n + s.items.length, 0),
       messages: messages.map(({ msgId, cmid, from, body, ts, cursor, edited }) => ({ msgId, cmid, from, body, ts, cursor, edited })),
@@ -302,6 +362,10 @@ export class Room {
     room.cursor = typeof saved.cursor === 'string' ? saved.cursor : null;
     room.unread = Number(saved.unread) || 0;
     room.more = Boolean(saved.more);
+    room.kind = typeof saved.kind === 'string' ? saved.kind : null;
+    room.title = typeof saved.title === 'string' ? saved.title : null;
+    room.peer = typeof saved.peer === 'string' ? saved.peer : null;
+    room.removed = saved.removed && typeof saved.removed === 'object' ? saved.removed : null;
     for (const message of saved.messages ?? []) room.addMessage(message);
     for (const entry of saved.pending ?? []) room.queue(entry.body, entry.cmid);
     return room;
