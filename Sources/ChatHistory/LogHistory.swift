@@ -81,7 +81,12 @@ public struct LogHistory: Sendable {
     /// The log fold history reads with: the room's messages kept, its window cold at `from`, the
     /// room states those at `from`.
     func roomFold(_ room: RoomName, partition: Int32, from: Int64, low: Int64) async throws -> PartitionLogFold {
-        let all = try await roomStates?(partition, from) ?? membership.states(partition: partition, before: from, low: low)
+        let all: [RoomName: RoomState]
+        if let roomStates {
+            all = try await roomStates(partition, from)
+        } else {
+            all = try await membership.states(partition: partition, before: from, low: low)
+        }
         // Only the room's own state matters to a fold that reports the room alone.
         let states = all.filter { $0.key == room }
         return PartitionLogFold(partition: partition, from: from, span: duplicateSpan, roomStates: states, rooms: .only(room), keepsMessages: true)
