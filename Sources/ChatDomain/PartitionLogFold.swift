@@ -134,6 +134,21 @@ public struct PartitionLogFold: Sendable {
         }
     }
 
+    /// Folds the record at `offset` for the room states alone: a record that is no membership
+    /// event (``RoomEvent/mayBeMembership(_:)``) only moves the fold on, undecoded. For a reader
+    /// that replays a long range only to learn the room states before the range it serves (whose
+    /// duplicate window it warms from `span` before that range, as a fold starting there would).
+    @discardableResult
+    public mutating func applyMembership(offset: Int64, value: [UInt8]) -> FoldedEvent? {
+        guard RoomEvent.mayBeMembership(value) else {
+            guard offset >= to else { return nil }
+            to = offset + 1
+            recordCount += 1
+            return nil
+        }
+        return apply(offset: offset, value: value)
+    }
+
     /// The duplicate window at ``to``: the visible posts of the `span` offsets before it, offset order.
     public var window: [WindowEntry] {
         duplicates.entries(atOrAfter: to - span).map {

@@ -126,7 +126,9 @@ extension RoomEvent {
             guard let msgId = record.msgId else { return nil }
             kind = .delete(msgId: msgId)
         default:
-            guard let action = Self.membershipAction(type: record.type, record) else { return nil }
+            // Only in the form gateways write (`"type":"member.…"`, no whitespace), so that
+            // ``mayBeMembership(_:)`` finds every membership record without decoding it.
+            guard Self.mayBeMembership(bytes), let action = Self.membershipAction(type: record.type, record) else { return nil }
             kind = .membership(action)
         }
         var authority = EventAuthority.user
@@ -136,6 +138,31 @@ extension RoomEvent {
             authority = known
         }
         self.init(room: room, from: record.from, timestamp: record.ts, kind: kind, authority: authority)
+    }
+
+    /// Whether the record may be a membership event: `false` means it is not one, whatever else
+    /// it is. A byte search, so a fold that needs only room states (a fan-out replaying the log
+    /// before its duplicate window) skips the other records without decoding them.
+    public static func mayBeMembership(_ bytes: [UInt8]) -> Bool {
+        contains(bytes, membershipMarker) || contains(bytes, creationMarker)
+    }
+
+    private static let membershipMarker = Array(#""type":"member."#.utf8)
+    private static let creationMarker = Array(#""type":"room.created""#.utf8)
+
+    private static func contains(_ bytes: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard bytes.count >= needle.count, let first = needle.first else { return false }
+        var index = 0
+        let last = bytes.count - needle.count
+        while index <= last {
+            if bytes[index] == first {
+                var matched = 1
+                while matched < needle.count, bytes[index + matched] == needle[matched] { matched += 1 }
+                if matched == needle.count { return true }
+            }
+            index += 1
+        }
+        return false
     }
 
     private struct MembershipFields {

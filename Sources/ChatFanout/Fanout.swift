@@ -113,6 +113,14 @@ public actor Fanout: Service {
         guard let state = partitions[record.partition] else { return nil }
         if record.offset < state.position { return nil }
         defer { state.position = record.offset + 1 }
+        if record.offset < state.warmFrom {
+            // Before the window the fan-out serves from: only room states matter, and nobody
+            // subscribed has a cursor there (joins start at the end).
+            if let folded = state.fold.applyMembership(offset: record.offset, value: record.value), folded.verdict == .visible {
+                state.journal.append(folded.logged)
+            }
+            return state
+        }
         guard let folded = state.fold.apply(offset: record.offset, value: record.value) else {
             logger.debug("skipping a record that is not a room event", metadata: ["offset": "\(record.offset)"])
             return state

@@ -7,6 +7,9 @@ final class PartitionState {
     var position: Int64
     /// The log end when the partition was assigned: joins before the fan-out reaches it start there.
     let endAtAssignment: Int64
+    /// Records before it are folded for the room states alone (see ``Fanout/foldStart``): no cache,
+    /// no frames, and no decoding of records that are not membership events.
+    let warmFrom: Int64
     /// Rooms created after an eviction only cover events from here on.
     private var evictionFloor: Int64
     /// The partition's log fold: duplicate and membership verdicts only (no per-message state, so
@@ -28,7 +31,8 @@ final class PartitionState {
         self.partition = partition
         self.position = start
         self.endAtAssignment = end
-        self.evictionFloor = start
+        self.warmFrom = max(start, end - duplicateSpan)
+        self.evictionFloor = self.warmFrom
         self.journal = journal
         self.fold = PartitionLogFold(
             partition: partition, from: start, span: duplicateSpan, window: window, roomStates: journal.states(before: start))
