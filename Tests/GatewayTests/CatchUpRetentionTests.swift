@@ -1,6 +1,7 @@
 import ChatDomain
 import CoreMetrics
 import Kafka
+import ServiceLifecycle
 import Testing
 
 @testable import ChatFanout
@@ -39,6 +40,9 @@ struct CatchUpRetentionTests {
         configuration.assignAllPartitions = false
         let fanout = try Fanout(
             configuration: configuration, admin: admin, metricsFactory: NOOPMetricsHandler.instance, logger: testLogger("test.fanout"))
+        // A catch-up read is seeded with the room states the running fan-out folded for its partition.
+        let group = ServiceGroup(configuration: .init(services: [.init(service: fanout)], logger: testLogger("test.group")))
+        let running = Task { try await group.run() }
 
         // What a join that checked the log start just before retention moved it would ask for.
         await #expect(throws: FanoutError.historyTruncated(from: low - 50, logStart: low)) {
@@ -48,6 +52,8 @@ struct CatchUpRetentionTests {
         let events = try await fanout.readRoomEvents(room: room, partition: 0, from: low, to: low + 20)
         #expect(events.map(\.logged.offset) == Array(low..<(low + 20)))
 
+        await group.triggerGracefulShutdown()
+        _ = await running.result
         await producer.close()
         await admin.close()
         await cluster.shutdown()
