@@ -119,7 +119,8 @@ final class PartitionCompactor: @unchecked Sendable {
             var journal = MembershipJournal(partition: partition)
             for descriptor in segments {
                 let reader = try SegmentReader.open(
-                    path: directory.segmentPath(partition, file: descriptor.file), descriptor: descriptor, partition: partition, epoch: directory.epoch)
+                    path: directory.segmentPath(partition, file: descriptor.file), descriptor: descriptor, partition: partition,
+                    epoch: directory.epoch)
                 defer { reader.close() }
                 for event in try reader.membershipEvents() { journal.append(event) }
             }

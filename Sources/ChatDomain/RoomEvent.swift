@@ -72,40 +72,37 @@ extension RoomEvent {
     /// with `.sortedKeys` wrote before). Built with ``JSONWriter``: this runs once per send on the
     /// way to its ack, and `JSONEncoder` cost as much as the rest of the gateway's produce path.
     public func encoded() -> [UInt8] {
-        var cmid: String?
-        var msgId: String?
-        var body: String?
-        var membership = MembershipFields()
-        let type: String
+        var record = Record(v: Self.formatVersion, type: "", room: room.value, from: from, ts: timestamp)
         switch kind {
-        case .message(let messageCmid, let messageBody):
-            (type, cmid, body) = ("message", messageCmid, messageBody)
+        case .message(let cmid, let body):
+            (record.type, record.cmid, record.body) = ("message", cmid, body)
         case .edit(let editedId, let editedBody):
-            (type, msgId, body) = ("edit", editedId, editedBody)
+            (record.type, record.msgId, record.body) = ("edit", editedId, editedBody)
         case .delete(let deletedId):
-            (type, msgId) = ("delete", deletedId)
+            (record.type, record.msgId) = ("delete", deletedId)
         case .membership(let action):
-            (type, membership) = Self.fields(of: action)
+            Self.describe(action, in: &record)
         }
+        if authority != .user { record.as = authority.rawValue }
         // Keys in sorted order, as before: a record without membership fields is byte for byte
         // what earlier versions wrote.
         var writer = JSONWriter()
-        if authority != .user { writer.add("as", authority.rawValue) }
-        writer.add("body", body)
-        writer.add("cmid", cmid)
-        writer.add("from", from)
-        if let members = membership.members { writer.add("members", strings: members) }
-        writer.add("msgId", msgId)
-        writer.add("owner", membership.owner)
-        writer.add("role", membership.role)
-        writer.add("room", room.value)
-        writer.add("roomKind", membership.roomKind)
-        writer.add("title", membership.title)
-        writer.add("ts", timestamp)
-        writer.add("type", type)
-        if let until = membership.until { writer.add("until", until) }
-        writer.add("user", membership.user)
-        writer.add("v", Self.formatVersion)
+        writer.add("as", record.as)
+        writer.add("body", record.body)
+        writer.add("cmid", record.cmid)
+        writer.add("from", record.from)
+        if let members = record.members { writer.add("members", strings: members) }
+        writer.add("msgId", record.msgId)
+        writer.add("owner", record.owner)
+        writer.add("role", record.role)
+        writer.add("room", record.room)
+        writer.add("roomKind", record.roomKind)
+        writer.add("title", record.title)
+        writer.add("ts", record.ts)
+        writer.add("type", record.type)
+        if let until = record.until { writer.add("until", until) }
+        writer.add("user", record.user)
+        writer.add("v", record.v)
         return Array(writer.finish().utf8)
     }
 
@@ -165,39 +162,24 @@ extension RoomEvent {
         return false
     }
 
-    private struct MembershipFields {
-        var user: String?
-        var role: String?
-        var until: Int64?
-        var title: String?
-        var roomKind: String?
-        var owner: String?
-        var members: [String]?
-    }
-
-    private static func fields(of action: MembershipAction) -> (String, MembershipFields) {
-        var fields = MembershipFields()
-        fields.user = action.target
+    /// The membership fields and type of `action`'s record.
+    private static func describe(_ action: MembershipAction, in record: inout Record) {
+        record.user = action.target
         switch action {
         case .create(let kind, let title, let owner, let members):
-            (fields.roomKind, fields.title, fields.owner, fields.members) = (kind.rawValue, title, owner, members)
-            return ("room.created", fields)
+            (record.type, record.roomKind, record.title, record.owner, record.members) = ("room.created", kind.rawValue, title, owner, members)
         case .add(_, let role):
-            fields.role = role.rawValue
-            return ("member.added", fields)
+            (record.type, record.role) = ("member.added", role.rawValue)
         case .remove:
-            return ("member.removed", fields)
+            record.type = "member.removed"
         case .setRole(_, let role):
-            fields.role = role.rawValue
-            return ("member.role", fields)
+            (record.type, record.role) = ("member.role", role.rawValue)
         case .ban(_, let until):
-            fields.until = until
-            return ("member.banned", fields)
+            (record.type, record.until) = ("member.banned", until)
         case .unban:
-            return ("member.unbanned", fields)
+            record.type = "member.unbanned"
         case .mute(_, let until):
-            fields.until = until
-            return ("member.muted", fields)
+            (record.type, record.until) = ("member.muted", until)
         }
     }
 

@@ -53,7 +53,7 @@ extension ChatSession {
                     let event = RoomEvent(room: room, from: me, timestamp: WallClock.milliseconds(), kind: .membership(create))
                     do throws(ProtocolError) {
                         _ = try await self.acknowledgedMembership(event)
-                    } catch where error == ProtocolError(refusal: .roomExists, room: room) {
+                    } catch  where error == ProtocolError(refusal: .roomExists, room: room) {
                         // Opened by the other user first: the same room.
                     }
                 }

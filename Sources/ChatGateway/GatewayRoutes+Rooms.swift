@@ -44,7 +44,10 @@ extension GatewayRoutes {
         case .refused(let response): return response
         }
         let parsed: CreateRequest
-        switch await decodeBody(CreateRequest.self, request, services: services, usage: #"send {"room":"...","kind":"public"|"private","title"?,"owner"?,"members"?:[...]}"#) {
+        switch await decodeBody(
+            CreateRequest.self, request, services: services,
+            usage: #"send {"room":"...","kind":"public"|"private","title"?,"owner"?,"members"?:[...]}"#)
+        {
         case .passed(let body): parsed = body
         case .refused(let response): return response
         }
@@ -72,13 +75,17 @@ extension GatewayRoutes {
         }
         return await roomAdmin(request, context: context, services: services) { admin, room, user in
             let parsed: MemberRequest
-            switch await decodeBody(MemberRequest.self, request, services: services, usage: #"send nothing, or {"role":"owner"|"moderator"|"member"}"#, emptyIsValid: true) {
+            switch await decodeBody(
+                MemberRequest.self, request, services: services, usage: #"send nothing, or {"role":"owner"|"moderator"|"member"}"#, emptyIsValid: true
+            ) {
             case .passed(let body): parsed = body
             case .refused(let response): return response
             }
             var role: MemberRole?
             if let text = parsed.role {
-                guard let given = MemberRole(rawValue: text) else { return errorResponse(.badRequest, .badRequest, "role must be owner, moderator or member") }
+                guard let given = MemberRole(rawValue: text) else {
+                    return errorResponse(.badRequest, .badRequest, "role must be owner, moderator or member")
+                }
                 role = given
             }
             let state: RoomState?
@@ -111,7 +118,8 @@ extension GatewayRoutes {
                 var until: Int64?
                 if let text = query.get("until") {
                     guard let value = Int64(text), (0...ClientFrameParser.maxUntil).contains(value) else {
-                        return errorResponse(.badRequest, .badRequest, "until must be a time in ms since the epoch, 0 to \(ClientFrameParser.maxUntil)")
+                        return errorResponse(
+                            .badRequest, .badRequest, "until must be a time in ms since the epoch, 0 to \(ClientFrameParser.maxUntil)")
                     }
                     until = value
                 }
@@ -125,7 +133,8 @@ extension GatewayRoutes {
 
     /// Writes `action` on the operator's authority and answers with its cursor once durable.
     private static func write(
-        _ action: MembershipAction, room: RoomName, by admin: ChatIdentity, status: HTTPResponse.Status, services: GatewayServices, user: String? = nil,
+        _ action: MembershipAction, room: RoomName, by admin: ChatIdentity, status: HTTPResponse.Status, services: GatewayServices,
+        user: String? = nil,
         role: MemberRole? = nil
     ) async -> Response {
         let event = RoomEvent(room: room, from: admin.userID, timestamp: WallClock.milliseconds(), kind: .membership(action), authority: .operator)
@@ -192,7 +201,9 @@ extension GatewayRoutes {
         } catch {
             return .refused(errorResponse(.unauthorized, .unauthorized, error.reason))
         }
-        guard identity.isAdmin else { return .refused(errorResponse(.forbidden, .forbidden, "managing rooms needs a token with the claim admin: true")) }
+        guard identity.isAdmin else {
+            return .refused(errorResponse(.forbidden, .forbidden, "managing rooms needs a token with the claim admin: true"))
+        }
         return .passed(identity)
     }
 

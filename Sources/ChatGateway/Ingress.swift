@@ -116,7 +116,7 @@ struct Ingress: Sendable {
         let event = RoomEvent(room: room, from: user, timestamp: timestamp, kind: kind, authority: authority)
         do throws(ProtocolError) {
             try Self.admit(event, state: state)
-        } catch where authority == .moderator && error == ProtocolError(refusal: .notPermitted, room: room) {
+        } catch  where authority == .moderator && error == ProtocolError(refusal: .notPermitted, room: room) {
             throw ProtocolError(.forbidden, "only the author, or an owner or moderator of room \(room), may delete message \(msgId)")
         }
         let delivery = try await enqueue(event)

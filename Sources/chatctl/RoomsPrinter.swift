@@ -22,7 +22,8 @@ struct RoomsPrinter {
             output.line("kind: \(state.kind.rawValue)")
             if let title = state.title { output.line("title: \(title)") }
             if let created {
-                output.line("created: \(UTCTimestamp.iso8601(milliseconds: created.event.timestamp)) by \(created.event.from) at offset \(created.offset)")
+                output.line(
+                    "created: \(UTCTimestamp.iso8601(milliseconds: created.event.timestamp)) by \(created.event.from) at offset \(created.offset)")
             } else if let offset = state.createdAt {
                 output.line("created: at offset \(offset)")
             } else {
@@ -31,7 +32,9 @@ struct RoomsPrinter {
             output.line("members: \(state.members.count)")
             for member in state.memberList { output.line("  \(member.user) \(member.role.rawValue)") }
             output.line("bans: \(bans.count)")
-            for ban in bans { output.line("  \(ban.user) \(ban.until == Int64.max ? "for good" : "until \(UTCTimestamp.iso8601(milliseconds: ban.until))")") }
+            for ban in bans {
+                output.line("  \(ban.user) \(ban.until == Int64.max ? "for good" : "until \(UTCTimestamp.iso8601(milliseconds: ban.until))")")
+            }
             output.line("mutes: \(mutes.count)")
             for mute in mutes { output.line("  \(mute.user) until \(UTCTimestamp.iso8601(milliseconds: mute.until))") }
             output.line("changes: \(membership.events.count)")

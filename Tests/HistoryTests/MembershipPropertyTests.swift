@@ -55,10 +55,13 @@ struct MembershipPropertyTests {
             let upper = Int.random(in: (lower + 2)...segments.count, using: &random)
             var partlyMerged = segments
             partlyMerged.replaceSubrange(lower..<upper, with: [try fixtures.merge(Array(segments[lower..<upper]))])
-            try check(log, partlyMerged, cut: cut, window: window, oracle: oracle, finalStates: finalStates, context: "seed \(seed) cut \(cut) partial merge")
+            try check(
+                log, partlyMerged, cut: cut, window: window, oracle: oracle, finalStates: finalStates,
+                context: "seed \(seed) cut \(cut) partial merge")
             let merged = [try fixtures.merge(partlyMerged)]
             #expect(
-                try merged[0].membershipEvents() == segments.flatMap { try $0.membershipEvents() }, "a merge keeps every membership event of its inputs")
+                try merged[0].membershipEvents() == segments.flatMap { try $0.membershipEvents() },
+                "a merge keeps every membership event of its inputs")
             try check(log, merged, cut: cut, window: window, oracle: oracle, finalStates: finalStates, context: "seed \(seed) cut \(cut) merged")
         }
     }
@@ -77,7 +80,8 @@ struct MembershipPropertyTests {
         for room in log.rooms {
             let tail = log.fold(cut..<log.events.count, span: Self.span, window: window, roomStates: states, room: room)
             #expect(MembershipJournal(partition: 0, events: stored + tail.membershipEvents).current == finalStates, "final states, \(context)")
-            let layers: [any RoomLayer] = segments.map { SegmentRoomLayer(reader: $0, room: room.value) } + [MemoryRoomLayer(contents: tail, room: room.value)]
+            let layers: [any RoomLayer] =
+                segments.map { SegmentRoomLayer(reader: $0, room: room.value) } + [MemoryRoomLayer(contents: tail, room: room.value)]
             let view = try RoomHistoryView(room: room, layers: layers)
             var all: [ChatMessage] = []
             try view.forEachMessage(batch: 5) { batch in

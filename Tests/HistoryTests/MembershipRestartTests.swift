@@ -14,7 +14,9 @@ import Testing
 struct MembershipRestartTests {
     static let secret = "membership-restart-secret-of-at-least-32-bytes"
 
-    @Test("A private room whose creation is only in snapshots still refuses non-members and banned users, and admits its members, on a node started afterwards")
+    @Test(
+        "A private room whose creation is only in snapshots still refuses non-members and banned users, and admits its members, on a node started afterwards"
+    )
     func privateRoomAfterRetentionAndRestart() async throws {
         try await withChatCluster(partitions: 1) { fixture, root in
             let first = try await Self.startNode(fixture, root: root, id: "membership-before")
@@ -29,7 +31,8 @@ struct MembershipRestartTests {
             #expect(setup.map { $0["op"] as? String } == ["ack", "ack", "ack", "ack"], "\(setup)")
             let created = try #require((setup.first?["cursor"] as? String).flatMap(ChatCursor.init)?.offset)
             let posted = try await Self.converse(
-                port: first.port, user: "bob", [["op": "join", "room": "vault"], ["op": "send", "room": "vault", "cmid": "b1", "body": "the combination"]])
+                port: first.port, user: "bob",
+                [["op": "join", "room": "vault"], ["op": "send", "room": "vault", "cmid": "b1", "body": "the combination"]])
             #expect(posted.map { $0["op"] as? String } == ["joined", "ack"], "\(posted)")
 
             // Another room's ~1 KiB posts in the same partition push the log start past the creation;
@@ -58,7 +61,8 @@ struct MembershipRestartTests {
                 [["op": "join", "room": "vault"], ["op": "history", "room": "vault"], ["op": "send", "room": "vault", "cmid": "d1", "body": "hi"]])
             #expect(stranger.map { $0["code"] as? String } == ["not_member", "not_member", "not_member"], "\(stranger)")
             let banned = try await Self.converse(
-                port: second.port, user: "eve", [["op": "join", "room": "vault"], ["op": "send", "room": "vault", "cmid": "e1", "body": "let me back"]])
+                port: second.port, user: "eve",
+                [["op": "join", "room": "vault"], ["op": "send", "room": "vault", "cmid": "e1", "body": "let me back"]])
             #expect(banned.map { $0["code"] as? String } == ["forbidden", "forbidden"], "\(banned)")
             let member = try await Self.converse(
                 port: second.port, user: "bob",

@@ -97,7 +97,9 @@ struct MembershipRetentionTests {
             // Without the snapshots the room's creation is gone: chatctl says so.
             let empty = try TemporaryDirectory()
             defer { empty.remove() }
-            let blind = try await Chatctl.run(["rooms", "members", "--room", "vault", "--brokers", fixture.cluster.bootstrapServers, "--snapshots", empty.path])
+            let blind = try await Chatctl.run([
+                "rooms", "members", "--room", "vault", "--brokers", fixture.cluster.bootstrapServers, "--snapshots", empty.path,
+            ])
             #expect(blind.stderr.contains("membership changes in offsets 0..<"), "\(blind.stderr)")
         }
     }
@@ -109,9 +111,10 @@ struct MembershipRetentionTests {
             _ = try await fixture.produce(
                 [Self.event("ann", 0, .membership(.create(kind: .private, title: nil, owner: "ann", members: ["bob"]))).encoded()]
                     + (0..<3000).map(filler.value(at:))
-                    + [Self.event("dan", 50, .message(cmid: "d1", body: "intruder")), Self.event("bob", 51, .message(cmid: "b1", body: "member"))].map {
-                        $0.encoded()
-                    })
+                    + [Self.event("dan", 50, .message(cmid: "d1", body: "intruder")), Self.event("bob", 51, .message(cmid: "b1", body: "member"))].map
+                {
+                    $0.encoded()
+                })
             let history = try await fixture.history(root: root, span: 100)
             // A one-message page folds the newest 2000 records: the creation is before them.
             #expect(try await history.log.page(room: Self.vault, before: nil, limit: 1).messages.map(\.body) == ["member"])

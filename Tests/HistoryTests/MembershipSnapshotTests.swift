@@ -10,7 +10,9 @@ struct MembershipSnapshotTests {
     static let span: Int64 = 100
     static let vault = RoomName("vault")!
 
-    static func event(_ from: String, _ second: Int64, _ kind: RoomEvent.Kind, as authority: EventAuthority = .user, room: RoomName = vault) -> RoomEvent {
+    static func event(_ from: String, _ second: Int64, _ kind: RoomEvent.Kind, as authority: EventAuthority = .user, room: RoomName = vault)
+        -> RoomEvent
+    {
         RoomEvent(room: room, from: from, timestamp: 1_700_000_000_000 + second * 1000, kind: kind, authority: authority)
     }
 
@@ -59,11 +61,14 @@ struct MembershipSnapshotTests {
             let segments = try Self.segments(log, cuts: [1, cut].filter { $0 <= cut }.uniqued(), fixtures: &fixtures)
             let states = MembershipJournal(partition: 0, events: try segments.flatMap { try $0.membershipEvents() }).current
             let tail = log.fold(cut..<log.events.count, span: Self.span, window: try segments.last!.window(), roomStates: states, room: Self.vault)
-            let layers: [any RoomLayer] = segments.map { SegmentRoomLayer(reader: $0, room: Self.vault.value) } + [MemoryRoomLayer(contents: tail, room: Self.vault.value)]
+            let layers: [any RoomLayer] =
+                segments.map { SegmentRoomLayer(reader: $0, room: Self.vault.value) } + [MemoryRoomLayer(contents: tail, room: Self.vault.value)]
             #expect(try Self.history(layers).map(\.body) == expected, "cut at \(cut)")
             let merged = try fixtures.merge(segments)
             #expect(try merged.membershipEvents().map(\.offset) == [0, 2].filter { $0 < cut })
-            #expect(try Self.history([SegmentRoomLayer(reader: merged, room: Self.vault.value), MemoryRoomLayer(contents: tail, room: Self.vault.value)]).map(\.body) == expected)
+            #expect(
+                try Self.history([SegmentRoomLayer(reader: merged, room: Self.vault.value), MemoryRoomLayer(contents: tail, room: Self.vault.value)])
+                    .map(\.body) == expected)
         }
     }
 
@@ -114,7 +119,8 @@ struct MembershipSnapshotTests {
         try queue.close()
         let (sha, bytes) = try DurableFiles.sha256(path: path)
         let old = try SegmentReader.open(
-            path: path, descriptor: SegmentDescriptor(file: "old.sqlite", from: 0, to: 3, level: 0, sha256: sha, bytes: bytes, messages: 2, amendments: 1),
+            path: path,
+            descriptor: SegmentDescriptor(file: "old.sqlite", from: 0, to: 3, level: 0, sha256: sha, bytes: bytes, messages: 2, amendments: 1),
             partition: 0, epoch: testEpoch)
         #expect(try old.membershipEvents().isEmpty)
         #expect(try old.contents().amendments.map(\.authority) == [.user])
@@ -127,7 +133,9 @@ struct MembershipSnapshotTests {
         fold.apply(offset: 4, event: Self.event("ann", 5, .membership(.create(kind: .private, title: nil, owner: "ann", members: []))))
         var fixtures = SegmentFixtures(directory: temporary.path, span: Self.span)
         let new = try fixtures.write(fold.contents())
-        #expect(try Self.history([SegmentRoomLayer(reader: old, room: "lobby"), SegmentRoomLayer(reader: new, room: "lobby")], room: lobby).map(\.body) == ["hello!", "hi all"])
+        #expect(
+            try Self.history([SegmentRoomLayer(reader: old, room: "lobby"), SegmentRoomLayer(reader: new, room: "lobby")], room: lobby).map(\.body)
+                == ["hello!", "hi all"])
         let merged = try fixtures.merge([old, new])
         let contents = try merged.contents()
         #expect(contents.messages.map(\.body) == ["hello!", "hi all"])

@@ -94,7 +94,9 @@ public enum SegmentFile {
                 }
                 let membership = try db.makeStatement(sql: "INSERT INTO membership VALUES (?, ?, ?)")
                 for logged in contents.membershipEvents {
-                    try membership.execute(arguments: [logged.offset, logged.event.room.value, String(decoding: logged.event.encoded(), as: UTF8.self)])
+                    try membership.execute(arguments: [
+                        logged.offset, logged.event.room.value, String(decoding: logged.event.encoded(), as: UTF8.self),
+                    ])
                 }
                 try insertWindow(contents.window, into: "duplicate_window", db)
                 try insertWindow(contents.posts, into: "posts", db)
@@ -129,7 +131,9 @@ public enum SegmentFile {
                         try db.execute(sql: "INSERT INTO membership SELECT * FROM source.membership")
                     } else {
                         try db.execute(
-                            sql: "INSERT INTO amendments (\(Self.formatOneAmendmentColumns)) SELECT \(Self.formatOneAmendmentColumns) FROM source.amendments")
+                            sql:
+                                "INSERT INTO amendments (\(Self.formatOneAmendmentColumns)) SELECT \(Self.formatOneAmendmentColumns) FROM source.amendments"
+                        )
                     }
                     try db.execute(sql: "INSERT INTO posts SELECT * FROM source.posts")
                     if index == inputs.count - 1 {

@@ -18,7 +18,8 @@ extension RandomChatLog {
         // at random places, or never.
         var events: [RoomEvent?] = [
             RoomEvent(
-                room: rooms[2], from: "ann", timestamp: 1_700_000_000_000, kind: .membership(.create(kind: .private, title: "Team", owner: "ann", members: ["bob"])))
+                room: rooms[2], from: "ann", timestamp: 1_700_000_000_000,
+                kind: .membership(.create(kind: .private, title: "Team", owner: "ann", members: ["bob"])))
         ]
         var posts: [(offset: Int, room: RoomName, user: String, cmid: String)] = []
         var clock: Int64 = 1_700_000_000_000
@@ -62,12 +63,14 @@ extension RandomChatLog {
             case 33..<44 where !posts.isEmpty:
                 let original = pick(posts)
                 events.append(
-                    RoomEvent(room: original.room, from: original.user, timestamp: clock, kind: .message(cmid: original.cmid, body: "retry \(offset)")))
+                    RoomEvent(
+                        room: original.room, from: original.user, timestamp: clock, kind: .message(cmid: original.cmid, body: "retry \(offset)")))
                 posts.append((offset, original.room, original.user, original.cmid))
             case 44..<54 where !posts.isEmpty:
                 let post = pick(posts)
                 let author = Int.random(in: 0..<4, using: &random) == 0 ? sender : post.user
-                events.append(RoomEvent(room: post.room, from: author, timestamp: clock, kind: .edit(msgId: String(post.offset), body: "edit \(offset)")))
+                events.append(
+                    RoomEvent(room: post.room, from: author, timestamp: clock, kind: .edit(msgId: String(post.offset), body: "edit \(offset)")))
             case 54..<64 where !posts.isEmpty:
                 let post = pick(posts)
                 // A moderator's delete of someone else's message, by a moderator or by someone who is not.
