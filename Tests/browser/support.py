@@ -44,7 +44,11 @@ def wait_until(condition, timeout: float = 20.0, interval: float = 0.05, message
     deadline = time.monotonic() + timeout
     last = None
     while True:
-        last = condition()
+        try:
+            last = condition()
+        except StaleElementReferenceException:
+            # The page re-rendered between finding an element and reading it: not yet, look again.
+            last = None
         if last:
             return last
         if time.monotonic() > deadline:
