@@ -5,7 +5,7 @@ import HTTPTypes
 import Kafka
 import Testing
 
-/// Asks until the reply is not `retryable` (the other node has not read the change yet) or the deadline passes.
+/// Asks until `accepted` holds for the reply (the other node may not have read the change yet) or the deadline passes.
 private func askUntil(
     _ client: WSTestClient, _ request: [String: Any], timeout: Duration = .seconds(10), _ accepted: ([String: Any]) -> Bool
 ) async throws -> [String: Any] {
