@@ -19,22 +19,11 @@ struct GatewayHistoryTests {
     @Test("History the log no longer holds: paged over HTTP, and edited by its authors only")
     func httpHistoryAfterRetention() async throws {
         try await withChatCluster(partitions: 1) { fixture, root in
-            var gateway = GatewayConfiguration(nodeID: "history-node")
-            gateway.port = 0
-            gateway.host = "127.0.0.1"
-            var configuration = ChatNodeConfiguration(gateway: gateway)
-            configuration.brokers = fixture.cluster.bootstrapServers
-            configuration.consumerProperties["fetch.wait.max.ms"] = "2"
-            configuration.authentication = .sharedSecret(Self.secret)
-            configuration.snapshotDirectory = root
-            configuration.role = .all
-            let node = try await ChatNode.build(configuration: configuration, logger: quietLogger("test.node"))
-            let group = ServiceGroup(configuration: .init(services: [.init(service: node)], logger: quietLogger("test.group")))
-            let running = Task { try await group.run() }
-            let port = await node.boundPort()
+            let started = try await CompactingNode.start(fixture, root: root, nodeID: "history-node", secret: Self.secret)
+            let port = started.port
 
             let log = RandomChatLog(seed: 31, count: 8000, bodyPadding: 1000)
-            let directory = SnapshotDirectory(root: root, epoch: node.epoch)
+            let directory = SnapshotDirectory(root: root, epoch: started.node.epoch)
             for round in 0..<4 {
                 let range = (round * 2000)..<((round + 1) * 2000)
                 try await fixture.produce(range.map(log.value(at:)))
@@ -62,12 +51,12 @@ struct GatewayHistoryTests {
                     guard page["more"] as? Bool == true, let oldest = messages.first?["cursor"] as? String else { break }
                     before = "&before=\(oldest)"
                 }
-                #expect(paged == log.oracle(room: room, span: configuration.duplicateSpan).map(\.body), "room \(room)")
+                #expect(paged == log.oracle(room: room, span: started.configuration.duplicateSpan).map(\.body), "room \(room)")
             }
 
             // Edits and deletes of a message only the snapshots still hold are authorised from them.
             let room = log.rooms[0]
-            let old = try #require(log.oracle(room: room, span: configuration.duplicateSpan).first { $0.offset < low })
+            let old = try #require(log.oracle(room: room, span: started.configuration.duplicateSpan).first { $0.offset < low })
             let author = try await authority.issue(user: old.from, rooms: nil, admin: false, lifetime: 600)
             let stranger = try await authority.issue(user: "mallory", rooms: nil, admin: false, lifetime: 600)
             let edit = #"{"op":"edit","room":"\#(room)","msgId":"\#(old.msgId)","body":"edited long after","id":"e"}"#
@@ -75,8 +64,7 @@ struct GatewayHistoryTests {
             #expect(refused.contains(#""op":"error""#) && refused.contains(#""code":"forbidden""#), "\(refused)")
             let accepted = try await exchange(port: port, token: author, room: room.value, request: edit)
             #expect(accepted.contains(#""op":"ack""#) && accepted.contains(#""msgId":"\#(old.msgId)""#), "\(accepted)")
-            await group.triggerGracefulShutdown()
-            _ = await running.result
+            await started.stop()
         }
     }
 

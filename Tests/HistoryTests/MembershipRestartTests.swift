@@ -19,7 +19,7 @@ struct MembershipRestartTests {
     )
     func privateRoomAfterRetentionAndRestart() async throws {
         try await withChatCluster(partitions: 1) { fixture, root in
-            let first = try await Self.startNode(fixture, root: root, id: "membership-before")
+            let first = try await CompactingNode.start(fixture, root: root, nodeID: "membership-before", secret: Self.secret)
             let setup = try await Self.converse(
                 port: first.port, user: "alice",
                 [
@@ -55,7 +55,7 @@ struct MembershipRestartTests {
             try #require(low > created, "retention deleted the room's creation (log start \(low), created at \(created))")
             await first.stop()
 
-            let second = try await Self.startNode(fixture, root: root, id: "membership-after")
+            let second = try await CompactingNode.start(fixture, root: root, nodeID: "membership-after", secret: Self.secret)
             let stranger = try await Self.converse(
                 port: second.port, user: "dan",
                 [["op": "join", "room": "vault"], ["op": "history", "room": "vault"], ["op": "send", "room": "vault", "cmid": "d1", "body": "hi"]])
@@ -78,35 +78,6 @@ struct MembershipRestartTests {
             }
             #expect(members == ["alice:owner", "bob:member"])
             await second.stop()
-        }
-    }
-
-    /// A node with its own compactor (role `all`) on the fixture's cluster and snapshot directory.
-    static func startNode(_ fixture: ChatClusterFixture, root: String, id: String) async throws -> StartedNode {
-        var gateway = GatewayConfiguration(nodeID: id)
-        gateway.port = 0
-        gateway.host = "127.0.0.1"
-        var configuration = ChatNodeConfiguration(gateway: gateway)
-        configuration.brokers = fixture.cluster.bootstrapServers
-        configuration.consumerProperties["fetch.wait.max.ms"] = "2"
-        configuration.authentication = .sharedSecret(secret)
-        configuration.snapshotDirectory = root
-        configuration.role = .all
-        let node = try await ChatNode.build(configuration: configuration, logger: quietLogger("test.node"))
-        let group = ServiceGroup(configuration: .init(services: [.init(service: node)], logger: quietLogger("test.group")))
-        let running = Task { try await group.run() }
-        return StartedNode(node: node, port: await node.boundPort(), group: group, running: running)
-    }
-
-    struct StartedNode {
-        let node: ChatNode
-        let port: Int
-        let group: ServiceGroup
-        let running: Task<Void, any Error>
-
-        func stop() async {
-            await group.triggerGracefulShutdown()
-            _ = await running.result
         }
     }
 
